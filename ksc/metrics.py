@@ -1,0 +1,72 @@
+"""Latent-space and reconstruction metrics, on plain numpy arrays.
+
+Definitions follow the authors' code (threshold 1e-6):
+- sparsity: fraction of all (sample, unit) entries with |z| < threshold;
+- dead unit: |z| < threshold for every sample;
+- variance: mean over units of the per-unit variance over samples (zeros included);
+- active variance: the same, each unit's variance taken over its non-zero entries only
+  (units with fewer than two such entries are left out).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+THRESHOLD = 1e-6
+
+
+def sparsity(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
+    return float(np.mean(np.abs(z_ND) < threshold))
+
+
+def dead_units(z_ND: np.ndarray, threshold: float = THRESHOLD) -> int:
+    return int(np.sum(np.all(np.abs(z_ND) < threshold, axis=0)))
+
+
+def mean_variance(z_ND: np.ndarray) -> float:
+    return float(np.mean(np.var(np.asarray(z_ND, dtype=np.float64), axis=0)))
+
+
+def active_variance(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
+    z = np.asarray(z_ND, dtype=np.float64)
+    variances = [np.var(col[np.abs(col) >= threshold]) for col in z.T if np.sum(np.abs(col) >= threshold) > 1]
+    return float(np.mean(variances)) if variances else 0.0
+
+
+def active_per_sample(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
+    """Mean number of non-zero units per sample (the draft's 'active neurons')."""
+    return float(np.mean(np.sum(np.abs(z_ND) >= threshold, axis=1)))
+
+
+def mse(x: np.ndarray, x_hat: np.ndarray) -> float:
+    return float(np.mean((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2))
+
+
+def mean_predictor_mse(train: np.ndarray, test: np.ndarray) -> float:
+    """MSE on ``test`` of predicting every image by the per-pixel mean of ``train``."""
+    return mse(test, np.broadcast_to(np.mean(train, axis=0), test.shape))
+
+
+def fve(test_mse: float, baseline_mse: float) -> float:
+    """Fraction of variance explained: 1 - MSE / MSE of the per-pixel-mean predictor (0 = no better than the mean)."""
+    return float(1.0 - test_mse / baseline_mse)
+
+
+def latent_metrics(z_ND: np.ndarray, threshold: float = THRESHOLD) -> dict:
+    """All latent metrics of one encoded test set, as a flat dict."""
+    n_units = z_ND.shape[1]
+    dead = dead_units(z_ND, threshold)
+    return {
+        "sparsity": sparsity(z_ND, threshold),
+        "dead_units": dead,
+        "dead_fraction": dead / n_units,
+        "variance": mean_variance(z_ND),
+        "active_variance": active_variance(z_ND, threshold),
+        "active_per_sample": active_per_sample(z_ND, threshold),
+        "latent_dim": n_units,
+    }
+
+
+def reconstruction_metrics(test: np.ndarray, reconstruction: np.ndarray, train: np.ndarray) -> dict:
+    """Test MSE next to the per-pixel-mean predictor's MSE, and the fraction of variance explained."""
+    test_mse, baseline = mse(test, reconstruction), mean_predictor_mse(train, test)
+    return {"test_mse": test_mse, "mean_predictor_mse": baseline, "fve": fve(test_mse, baseline)}
