@@ -143,6 +143,16 @@ def separation_lyapunov(r: float, delta: float = 1e-9, n_steps: int = 20_000, re
     return float(total / (blocks * renorm_every))
 
 
+def escaped_orbits(images: np.ndarray) -> np.ndarray:
+    """Per image: True where the orbit left the attractor and got pinned at the clip (a pixel exactly 0 or 1).
+
+    About one Henon start in ten from U(-0.5, 0.5)^2 lies outside the attractor's basin; the authors'
+    clipping turns its orbit into a constant image after a few iterates.
+    """
+    flat = images.reshape(len(images), -1)
+    return np.any((flat <= 0.0) | (flat >= 1.0), axis=1)
+
+
 def byte_entropy(images: np.ndarray) -> float:
     """Shannon entropy, in bits per byte, of the pixels quantised to 256 levels (8 = uniform bytes)."""
     levels = np.clip((np.ravel(images) * 256).astype(np.int64), 0, 255)

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-import keras
+from .backend import keras
 from keras import ops
 
 TOPK_SELECTIONS = ("value", "abs")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import keras
+from .backend import keras
 
 from .chaos import IMAGE_SIDE, PIXELS
 from .layers import ChaosActivation, TargetVarianceRegularizer, TopK

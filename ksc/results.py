@@ -18,7 +18,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-import keras
+from .backend import keras
 import numpy as np
 import pandas as pd
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-import keras
+from .backend import keras
 import numpy as np
 import pandas as pd
 
@@ -34,15 +34,14 @@ def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     ae = build_model(model_name, **model_kwargs)
-    steps = max(1, int(np.ceil(len(data.train) / batch_size)))
-    # One compiled call per epoch instead of one per batch: same arithmetic, less Python overhead.
-    ae.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", steps_per_execution=steps)
+    ae.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     fit = ae.model.fit(data.train, data.train, validation_data=(data.val, data.val), epochs=epochs,
                        batch_size=batch_size, shuffle=True, verbose=0)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    z_test = np.asarray(ae.encoder.predict(data.test, batch_size=len(data.test), verbose=0))
-    reconstruction = np.asarray(ae.model.predict(data.test, batch_size=len(data.test), verbose=0))
+    # One direct call on the whole test set: no per-call tracing as predict() would do.
+    z_test = keras.ops.convert_to_numpy(ae.encoder(data.test, training=False))
+    reconstruction = keras.ops.convert_to_numpy(ae.model(data.test, training=False))
     metrics = {
         "model": label or model_name,
         "seed": seed,

@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ksc import claims
+from ksc.results import read_results, write_results
+
+
+def test_registry_is_well_formed():
+    reg = claims.load_registry()
+    assert reg.id.is_unique
+    assert set(reg.rule) <= {"rel", "abs", "order", "at_least", "at_most", "not_testable"}
+    needs_tolerance = reg[reg.rule.isin(["rel", "abs"])]
+    assert needs_tolerance.tolerance.notna().all() and (needs_tolerance.tolerance > 0).all()
+    assert reg.note.notna().all()
+    # Sections 5.1-5.4 and Table 1 are both in the registry
+    assert {"5.1", "5.2", "5.3", "5.4", "6.1 Table 1"} <= set(reg.section)
+
+
+@pytest.mark.parametrize("measured, claimed, rule, tol, expected", [
+    (0.40, 0.418, "rel", 0.25, "reproduced"),
+    (0.25, 0.418, "rel", 0.25, "partly"),
+    (0.04, 0.418, "rel", 0.25, "not reproduced"),
+    (0.78, 0.75, "abs", 0.05, "reproduced"),
+    (0.0001, 0.000036, "order", None, "reproduced"),
+    (0.0004, 0.000036, "order", None, "not reproduced"),
+    (0.0, 0.0, "order", None, "reproduced"),
+    (6.0, 5.0, "at_least", None, "reproduced"),
+    (1.3, 5.0, "at_least", None, "not reproduced"),
+    (float("nan"), 1.0, "rel", 0.1, "not measured"),
+    (1.0, 1.0, "not_testable", None, "not testable here"),
+])
+def test_verdict_rules(measured, claimed, rule, tol, expected):
+    assert claims.verdict(measured, claimed, rule, tol) == expected
+
+
+def test_compare_and_disagreements():
+    metrics = pd.DataFrame({"model": ["v2", "v2", "v3", "v3"], "seed": [0, 1, 0, 1],
+                            "variance": [0.06, 0.058, 0.02, 0.03]})
+    summary = pd.concat([claims.summarise(metrics, ["variance"]),
+                         claims.paired_ratio(metrics, "v2", "v3", "variance")])
+    table = claims.compare(summary, sections=["5.2", "6.1 Table 1"])
+    row = table.set_index("id").loc["t1-v2-variance"]
+    assert row.measured == pytest.approx(0.059) and row.n == 2 and row.verdict == "reproduced"
+    assert table.set_index("id").loc["s5.2-v2-variance", "verdict"] == "not reproduced"
+    assert set(table.verdict) <= set(claims.VERDICTS)
+    ratio = summary[summary.model == "v2/v3"].iloc[0]
+    assert ratio["mean"] == pytest.approx(np.mean([0.06 / 0.02, 0.058 / 0.03]))
+    both = claims.disagreements(table)
+    assert ("v2", "variance") in set(zip(both.model, both.quantity))
+
+
+def test_results_round_trip_and_atomic(tmp_path):
+    metrics = pd.DataFrame({"model": ["v4"], "variance": [0.4], "fve": [np.nan]})
+    path = write_results(tmp_path, "99_test", {"k": 32}, metrics, seeds=[0, 1], wall_seconds=1.5)
+    record = read_results(path)
+    assert record["parameters"] == {"k": 32}
+    assert record["metrics"].variance.iloc[0] == 0.4 and record["metrics"].fve.isna().all()
+    prov = record["provenance"]
+    assert prov["seeds"] == [0, 1] and prov["wall_seconds"] == 1.5
+    assert prov["keras_backend"] and prov["device"] and prov["ksc_version"]
+    before = path.read_text()
+    with pytest.raises(TypeError):  # an unserialisable value fails before anything is replaced
+        write_results(tmp_path, "99_test", {"bad": object()}, metrics)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["99_test.json"]  # no temporary file left behind
+    json.loads(before)

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from ksc import metrics
+
+Z = np.array([[0.0, 1.0, 0.0, 2.0],
+              [0.0, 3.0, 0.0, 0.0],
+              [0.0, 5.0, 1e-7, 4.0]])
+
+
+def test_sparsity_and_dead_units():
+    assert metrics.sparsity(Z) == pytest.approx(7 / 12)  # 1e-7 is below the 1e-6 threshold
+    assert metrics.dead_units(Z) == 2
+    assert metrics.active_per_sample(Z) == pytest.approx(5 / 3)
+
+
+def test_variances():
+    per_unit = [0.0, np.var([1, 3, 5]), np.var([0, 0, 1e-7]), np.var([2, 0, 4])]
+    assert metrics.mean_variance(Z) == pytest.approx(np.mean(per_unit))
+    # active variance: units with >= 2 non-zero entries, variance over those entries
+    assert metrics.active_variance(Z) == pytest.approx(np.mean([np.var([1, 3, 5]), np.var([2, 4])]))
+    assert metrics.active_variance(np.zeros((5, 3))) == 0.0
+
+
+def test_latent_metrics_row():
+    row = metrics.latent_metrics(Z)
+    assert row["dead_fraction"] == 0.5 and row["latent_dim"] == 4
+
+
+def test_reconstruction_against_the_mean_predictor():
+    rng = np.random.default_rng(0)
+    train, test = rng.uniform(size=(100, 4, 4)), rng.uniform(size=(50, 4, 4))
+    base = metrics.mean_predictor_mse(train, test)
+    assert base == pytest.approx(np.mean((test - train.mean(axis=0)) ** 2))
+    row = metrics.reconstruction_metrics(test, test, train)
+    assert row["test_mse"] == 0.0 and row["fve"] == 1.0
+    mean_image = np.broadcast_to(train.mean(axis=0), test.shape)
+    assert metrics.reconstruction_metrics(test, mean_image, train)["fve"] == pytest.approx(0.0)
+    assert metrics.fve(2.0, 1.0) == -1.0

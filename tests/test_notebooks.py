@@ -1,0 +1,124 @@
+"""The chapters as a user runs them: papermill executions at a tiny scale, and the real book build."""
+import shutil
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from ksc import book, claims
+from ksc.params import ParameterError
+from ksc.results import read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "tests" / "smoke.yml"
+NOTEBOOKS = book.chapters(ROOT)
+STEMS = [nb.stem for nb in NOTEBOOKS]
+
+
+def test_there_are_chapters():
+    assert {"00_data", "01_evolution"} <= set(STEMS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
+def test_committed_notebook_is_clean_and_parameterised(path):
+    assert book.committed_outputs(path) == []
+    nb = nbformat.read(path, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    after = nb.cells[tagged[0] + 1]
+    assert after.cell_type == "code" and "check." in after.source  # validation comes first
+    declared = book.notebook_parameters(path)
+    assert "results_dir" in declared
+    assert all(p["help"].strip() for p in declared.values()), "every parameter needs a one-line comment"
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    book.build(out=out, parameter_file=SMOKE, log=lambda *args: None)
+    return out
+
+
+def test_every_chapter_writes_a_complete_results_file(smoke_book):
+    smoke = book.load_parameter_file(SMOKE)
+    for stem in STEMS:
+        record = read_results(smoke_book / "src" / "book" / "results" / f"{stem}.json")
+        assert record["chapter"] == stem
+        for name, value in smoke.get(stem, {}).items():
+            assert record["parameters"][name] == value
+        assert len(record["metrics"]) > 0
+        assert len(record["claims"]) > 0 and set(record["claims"].verdict) <= set(claims.VERDICTS)
+        prov = record["provenance"]
+        assert prov["wall_seconds"] > 0 and prov["keras_backend"] == "tensorflow" and prov["device"]
+
+
+def test_evolution_results_have_every_model_and_seed(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "01_evolution.json")
+    metrics = record["metrics"]
+    assert sorted(metrics.model.unique()) == ["v1", "v2", "v3", "v4"]
+    assert (metrics.groupby("model").seed.nunique() == 2).all()
+    assert (metrics.latent_dim == 16).all() and (metrics.query("model in ['v3', 'v4']").active_per_sample <= 4).all()
+    ids = set(record["claims"].id)
+    assert {"s5.4-v4-variance", "t1-v4-variance", "s5.4-ratio-v4-v3"} <= ids
+
+
+def test_website_has_every_chapter_with_figures_and_no_errors(smoke_book):
+    html = smoke_book / "_build" / "html"
+    assert (html / "index.html").exists()
+    intro = (html / "book" / "intro.html").read_text()
+    assert "References" in intro and "Sprott" in intro  # citations resolved from references.bib
+    for stem in STEMS:
+        page = (html / "book" / "chapters" / f"{stem}.html").read_text()
+        assert "<img" in page and "verdict" in page
+        assert "Traceback" not in page and "An Exception was encountered" not in page
+
+
+@pytest.mark.parametrize("stem, name, value, expected", [
+    ("01_evolution", "k", 0, "k = 0 is not allowed: an integer from 1 to 128"),
+    ("01_evolution", "k", 200, "k = 200 is not allowed"),
+    ("01_evolution", "topk_by", "sign", "topk_by = 'sign' is not allowed: one of 'abs', 'value'"),
+    ("00_data", "r", 4.5, "r = 4.5 is not allowed: a number in (0.0, 4.0]"),
+    ("00_data", "n_train", "many", "n_train = 'many' is not allowed"),
+])
+def test_bad_parameter_stops_the_notebook_with_one_line(tmp_path, stem, name, value, expected):
+    results = tmp_path / "results"
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        papermill.execute_notebook(str(ROOT / "notebooks" / f"{stem}.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={name: value, "results_dir": str(results)},
+                                   progress_bar=False, kernel_name="python3")
+    error = info.value
+    assert error.ename == "ParameterError" and expected in error.evalue
+    assert error.traceback == [f"ParameterError: {error.evalue}"]  # one line, no stack
+    nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    injected = next(i for i, c in enumerate(code) if "injected-parameters" in c.metadata.get("tags", []))
+    failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.get("outputs", [])))
+    assert failed == injected + 1  # the first code cell after the parameters stops the run
+    assert not results.exists()
+
+
+def test_a_failed_run_leaves_earlier_results_and_pages_untouched(smoke_book):
+    site = smoke_book / "src"
+    results = site / "book" / "results" / "01_evolution.json"
+    page = site / "book" / "chapters" / "01_evolution.ipynb"
+    before = results.read_bytes(), page.read_bytes()
+    with pytest.raises(book.ChapterFailed, match=r"01_evolution failed in cell \d+: ParameterError: k = -1"):
+        book.execute_chapter(ROOT / "notebooks" / "01_evolution.ipynb", site / "book" / "chapters",
+                             site / "book" / "results", {"k": -1}, log=lambda *a: None)
+    assert (results.read_bytes(), page.read_bytes()) == before
+
+
+def test_parameter_file_names_are_checked():
+    declared = book.notebook_parameters(ROOT / "notebooks" / "01_evolution.ipynb")
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        book.parameters_for("01_evolution", {"01_evolution": {"kk": 3}}, declared)
+    assert book.parameters_for("01_evolution", {"all": {"seed": 4, "lyapunov_steps": 9}}, declared) == {"seed": 4}
+
+
+def test_a_sphinx_warning_fails_the_build(tmp_path):
+    site = book.stage(tmp_path)
+    (site / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (site / "book" / "intro.md").write_text("# Broken\n\nSee {ref}`a-label-that-does-not-exist`.\n")
+    with pytest.raises(RuntimeError, match="jupyter-book build failed"):
+        book.render(site, tmp_path)
