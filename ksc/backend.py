@@ -5,6 +5,7 @@ it is imported, before its logging can be configured; in a notebook they would l
 chapter. We silence file descriptor 2 for the duration of the import only. Import errors still
 propagate.
 """
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -26,3 +27,5 @@ def _import_keras_quietly():
 
 
 keras = _import_keras_quietly()
+# Every chapter builds many small models in a loop; TensorFlow's "retracing" advice is noise there.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -59,8 +59,11 @@ def evolution_figure(summary: pd.DataFrame, latents: dict):
     ax = axes[2, 0]
     for label, z in latents.items():
         values = np.ravel(z)
-        ax.hist(values[np.abs(values) >= 1e-6], bins=60, histtype="step", density=True,
-                label=f"{label} (var {np.mean(np.var(z, axis=0)):.3g})")
+        values = values[np.abs(values) >= 1e-6]
+        if values.size == 0:  # every unit dead: nothing to draw, say so in the legend
+            ax.plot([], [], label=f"{label} (all zero)")
+            continue
+        ax.hist(values, bins=60, histtype="step", density=True, label=f"{label} (var {np.mean(np.var(z, axis=0)):.3g})")
     ax.set_title("non-zero latent values"), ax.set_yscale("log"), ax.legend(fontsize=7)
     ax = axes[2, 1]
     for label, z in latents.items():
