@@ -40,6 +40,12 @@ def summarise(metrics: pd.DataFrame, quantities, by: str = "model") -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def rows(model: str, values: dict, n: int) -> pd.DataFrame:
+    """Single measured values (no spread) in the long (model, quantity, mean, sd, n) form."""
+    return pd.DataFrame([{"model": model, "quantity": q, "mean": float(v), "sd": float("nan"), "n": n}
+                         for q, v in values.items()])
+
+
 def paired_ratio(metrics: pd.DataFrame, numerator: str, denominator: str, quantity: str = "variance") -> pd.DataFrame:
     """Ratio numerator/denominator of a quantity, seed by seed, summarised like :func:`summarise`."""
     num = metrics[metrics.model == numerator].set_index("seed")[quantity]
@@ -86,17 +92,19 @@ def describe_rule(rule: str, tolerance) -> str:
             "not_testable": "—"}[rule]
 
 
-def compare(summary: pd.DataFrame, ids=None, sections=None) -> pd.DataFrame:
+def compare(summary: pd.DataFrame, ids=None, sections=None, prefixes=None) -> pd.DataFrame:
     """Claims table: each selected registry row with the measured mean ± sd (n seeds) and its verdict.
 
     ``summary`` is the long table of :func:`summarise` / :func:`paired_ratio`; claims are selected by
-    id or by section prefix.
+    id, by section prefix or by id prefix.
     """
     registry = load_registry()
     if ids is not None:
         registry = registry[registry.id.isin(list(ids))]
     if sections is not None:
         registry = registry[registry.section.astype(str).str.startswith(tuple(sections))]
+    if prefixes is not None:
+        registry = registry[registry.id.str.startswith(tuple(prefixes))]
     lookup = {(r.model, r.quantity): r for r in summary.itertuples()}
     rows = []
     for claim in registry.itertuples():

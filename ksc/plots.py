@@ -98,3 +98,155 @@ def metric_bars(summary: pd.DataFrame, quantity: str, reference: float | None = 
     ax.set_title(title or quantity)
     fig.tight_layout()
     return fig
+
+
+def _mean_sd(per_run: pd.DataFrame, by: str, quantity: str):
+    grouped = per_run.groupby(by, sort=False)[quantity]
+    return grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+
+
+def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = None, highlight=None):
+    """Four panels over a swept setting: variance, sparsity-variance trade-off, dead units, losses.
+
+    ``claimed`` maps a quantity to {setting: claimed value}, drawn as crosses beside our means.
+    """
+    claimed = claimed or {}
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    x = sorted(per_run[by].unique())
+    m, s = _mean_sd(per_run, by, "variance")
+    ax = axes[0, 0]
+    ax.errorbar(x, m[x], yerr=s[x], marker="o", capsize=3, label="measured (mean ± sd)")
+    if "variance" in claimed:
+        ax.plot(list(claimed["variance"]), list(claimed["variance"].values()), "x", color="crimson", ms=8, label="draft")
+    ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(a) mean latent variance"), ax.legend(fontsize=8)
+    ax = axes[0, 1]
+    ms, _ = _mean_sd(per_run, by, "sparsity")
+    ax.plot(ms[x] * 100, m[x], marker="o")
+    for xi in x:
+        ax.annotate(f"{by}={xi}", (ms[xi] * 100, m[xi]), fontsize=7, xytext=(3, 3), textcoords="offset points",
+                    color="crimson" if xi == highlight else "black")
+    ax.set_xlabel("sparsity (%)"), ax.set_ylabel("variance"), ax.set_title("(b) sparsity-variance trade-off")
+    ax = axes[1, 0]
+    md, sd = _mean_sd(per_run, by, "dead_units")
+    ax.errorbar(x, md[x], yerr=sd[x], marker="o", capsize=3)
+    ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(c) dead units"), ax.set_ylim(bottom=-0.5)
+    ax = axes[1, 1]
+    for q, style in (("val_loss", "o-"), ("test_mse", "s--")):
+        mq, sq = _mean_sd(per_run, by, q)
+        ax.errorbar(x, mq[x], yerr=sq[x], fmt=style, capsize=3, label=q)
+    if "val_loss" in claimed:
+        ax.plot(list(claimed["val_loss"]), list(claimed["val_loss"].values()), "x", color="crimson", ms=8,
+                label="draft val loss")
+    ax.axhline(per_run["mean_predictor_mse"].mean(), color="gray", linestyle=":", label="per-pixel-mean predictor")
+    ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(d) reconstruction"), ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def runs_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
+    """Every seed as a dot, with the mean ± sd as an error bar, one panel per quantity."""
+    fig, axes = plt.subplots(1, len(quantities), figsize=(4 * len(quantities), 3.4), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, q in zip(axes[0], quantities):
+        for i, model in enumerate(models):
+            values = per_run.loc[per_run[by] == model, q].to_numpy(float)
+            ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, ".", alpha=0.6)
+            ax.errorbar(i + 0.3, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
+                        fmt="o", color="black", capsize=4)
+        ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
+        ax.set_title(q)
+    fig.tight_layout()
+    return fig
+
+
+def fair_comparison_figure(per_run: pd.DataFrame, models, ratios: pd.DataFrame, table: pd.DataFrame):
+    """Variance with the ratios to the baselines, dead units, reconstruction against the mean, and a summary table."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(models)))
+    for ax, q, title in ((axes[0, 0], "variance", "mean latent variance"),
+                         (axes[0, 1], "dead_fraction", "dead units (fraction)"),
+                         (axes[1, 0], "test_mse", "test MSE")):
+        means = [per_run.loc[per_run.model == m, q].mean() for m in models]
+        sds = [per_run.loc[per_run.model == m, q].std(ddof=1) for m in models]
+        ax.bar(models, means, yerr=np.nan_to_num(sds), capsize=4, color=colors)
+        ax.set_title(title), ax.tick_params(axis="x", labelsize=8)
+    axes[1, 0].axhline(per_run["mean_predictor_mse"].mean(), color="crimson", linestyle="--",
+                       label="per-pixel-mean predictor")
+    axes[1, 0].set_ylim(per_run["test_mse"].min() * 0.97, per_run["test_mse"].max() * 1.02)
+    axes[1, 0].legend(fontsize=8)
+    text = "\n".join(f"{r.model}: ×{r['mean']:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for _, r in ratios.iterrows())
+    axes[0, 0].text(0.02, 0.97, "variance ratios (95% CI)\n" + text, transform=axes[0, 0].transAxes,
+                    va="top", fontsize=7, bbox=dict(facecolor="white", alpha=0.8))
+    ax = axes[1, 1]
+    ax.axis("off")
+    cell_text = table.astype(str).values.tolist()
+    shown = ax.table(cellText=cell_text, colLabels=list(table.columns), rowLabels=list(table.index), loc="center")
+    shown.auto_set_font_size(False), shown.set_fontsize(7), shown.scale(1, 1.4)
+    fig.tight_layout()
+    return fig
+
+
+def stability_figure(history: pd.DataFrame):
+    """Dead units and latent variance on held-out images after every epoch."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    axes[0].plot(history["epoch"], history["probe_dead_units"], marker=".")
+    axes[0].set_title("dead units after each epoch"), axes[0].set_xlabel("epoch"), axes[0].set_ylim(bottom=-0.5)
+    axes[1].plot(history["epoch"], history["probe_variance"], marker=".")
+    axes[1].set_title("mean latent variance after each epoch"), axes[1].set_xlabel("epoch")
+    fig.tight_layout()
+    return fig
+
+
+def two_systems_figure(latents: dict):
+    """Top: the latents of each system on the first two principal axes of all of them, and on the first two
+    units. Bottom: the distribution of per-unit variances per system."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
+    stacked = np.concatenate(list(latents.values()))
+    centred = stacked - stacked.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    for label, z in latents.items():
+        projected = (z - stacked.mean(axis=0)) @ vt[:2].T
+        axes[0, 0].scatter(projected[:, 0], projected[:, 1], s=4, alpha=0.5, label=label)
+        axes[0, 1].scatter(z[:, 0], z[:, 1], s=4, alpha=0.5, label=label)
+        axes[1, 0].hist(np.var(z, axis=0), bins=30, histtype="step", label=f"{label} (mean {np.mean(np.var(z, axis=0)):.3f})")
+        axes[1, 1].hist(np.ravel(z)[np.abs(np.ravel(z)) >= 1e-6], bins=60, histtype="step", density=True, label=label)
+    axes[0, 0].set_title("latents on the first two principal axes"), axes[0, 1].set_title("latent units 0 and 1")
+    axes[1, 0].set_title("per-unit variance"), axes[1, 1].set_title("non-zero latent values")
+    for ax in axes.ravel():
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def separation_figure(separations: np.ndarray, frame_length: int, row_length: int, attractor_size: float):
+    """|x_t - y_t| of orbit pairs against the iterate index, with the frame and row lengths marked."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    t = np.arange(1, separations.shape[1] + 1)
+    for s in separations:
+        ax.semilogy(t, np.maximum(s, 1e-18), lw=0.8)
+    ax.axhline(attractor_size, color="gray", linestyle="--", label=f"typical distance of two attractor points ({attractor_size:.2f})")
+    ax.axvline(row_length, color="crimson", linestyle=":", label=f"one image row ({row_length} iterates)")
+    ax.axvline(frame_length, color="black", linestyle=":", label=f"one image ({frame_length} iterates)")
+    ax.set_xscale("log"), ax.set_xlabel("iterate"), ax.set_ylabel("|x_t - y_t|"), ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def window_figure(table: pd.DataFrame):
+    """The window protocol: input and latent distances against t, and latent against input distance."""
+    encoders = list(table.encoder.unique())
+    fig, axes = plt.subplots(1, len(encoders) + 1, figsize=(5 * (len(encoders) + 1), 3.8))
+    first = table[table.encoder == encoders[0]]
+    for delta, g in first.groupby("delta"):
+        m = g.groupby("t").input_distance.median()
+        axes[0].semilogy(m.index, m.where(m > 0), label=f"δ = {delta:g}")
+    axes[0].set_title("input distance (median over runs)"), axes[0].set_xlabel("t (iterates after the nudge)")
+    axes[0].legend(fontsize=7)
+    for ax, name in zip(axes[1:], encoders):
+        g = table[(table.encoder == name) & (table.input_distance > 0) & (table.latent_distance > 0)]
+        points = ax.scatter(g.input_distance, g.latent_distance, c=g.t, s=6, cmap="viridis")
+        ax.set_xscale("log"), ax.set_yscale("log")
+        ax.set_xlabel("input distance"), ax.set_ylabel("latent distance"), ax.set_title(name)
+        fig.colorbar(points, ax=ax, label="t")
+    fig.tight_layout()
+    return fig

@@ -25,19 +25,38 @@ class Run(NamedTuple):
     autoencoder: Autoencoder
 
 
+class LatentProbe(keras.callbacks.Callback):
+    """Latent metrics of held-out images after every epoch (the draft's training-stability figure)."""
+
+    def __init__(self, encoder, images):
+        super().__init__()
+        self.encoder, self.images, self.rows = encoder, images, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        z = keras.ops.convert_to_numpy(self.encoder(self.images, training=False))
+        m = latent_metrics(z)
+        self.rows.append({f"probe_{q}": m[q] for q in ("variance", "dead_units", "sparsity")})
+
+
 def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_size: int = 64,
-          learning_rate: float = 1e-3, label: str | None = None, **model_kwargs) -> Run:
+          learning_rate: float = 1e-3, label: str | None = None, probe: np.ndarray | None = None,
+          **model_kwargs) -> Run:
     """Builds ``model_name`` with ``model_kwargs``, trains it on ``data.train`` and measures it on ``data.test``.
 
     On the CPU the same seed gives the same numbers: the seed fixes the weights and the data order.
+    With ``probe`` (images), the history also holds latent variance, dead units and sparsity after
+    every epoch.
     """
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     ae = build_model(model_name, **model_kwargs)
     ae.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    callbacks = [LatentProbe(ae.encoder, probe)] if probe is not None else []
     fit = ae.model.fit(data.train, data.train, validation_data=(data.val, data.val), epochs=epochs,
-                       batch_size=batch_size, shuffle=True, verbose=0)
+                       batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
     history = pd.DataFrame(fit.history)
+    if callbacks:
+        history = pd.concat([history, pd.DataFrame(callbacks[0].rows)], axis=1)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     # One direct call on the whole test set: no per-call tracing as predict() would do.
     z_test = keras.ops.convert_to_numpy(ae.encoder(data.test, training=False))

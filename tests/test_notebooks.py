@@ -1,4 +1,5 @@
 """The chapters as a user runs them: papermill executions at a tiny scale, and the real book build."""
+import ast
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 
 def test_there_are_chapters():
-    assert {"00_data", "01_evolution"} <= set(STEMS)
+    assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence"} <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
@@ -29,6 +30,8 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     after = nb.cells[tagged[0] + 1]
     assert after.cell_type == "code" and "check." in after.source  # validation comes first
     declared = book.notebook_parameters(path)
+    assigned = {t.id for node in ast.parse(nb.cells[tagged[0]].source).body for t in node.targets}
+    assert set(declared) == assigned, "papermill must parse every parameter (no '=' inside a comment)"
     assert "results_dir" in declared
     assert all(p["help"].strip() for p in declared.values()), "every parameter needs a one-line comment"
 
