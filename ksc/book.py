@@ -127,9 +127,26 @@ def build(out: Path | None = None, parameter_file=None, only=None, root: Path = 
     for notebook, params in plan:
         execute_chapter(notebook, site_root / "book" / "chapters", site_root / "book" / "results", params, log)
     log(f"all chapters executed in {time.perf_counter() - start:.1f} s; rendering")
+    if not file_params:  # at the paper's defaults every claim a chapter selects must get a measurement
+        problems = audit(site_root / "book" / "results", [nb.stem for nb, _ in plan])
+        if problems:
+            raise ChapterFailed("claims left unmeasured at the paper's defaults: " + "; ".join(problems))
     index = render(site_root, output)
     log(f"website: {index}")
     return index
+
+
+def audit(results_dir: Path, stems) -> list[str]:
+    """Chapters without a results file, and claims a chapter selected but did not measure."""
+    problems = []
+    for stem in stems:
+        path = Path(results_dir) / f"{stem}.json"
+        if not path.exists():
+            problems.append(f"{stem}: no results file")
+            continue
+        claims = json.loads(path.read_text())["claims"]
+        problems += [f"{stem}: {c['id']}" for c in claims if c["verdict"] == "not measured"]
+    return problems
 
 
 def committed_outputs(path: Path) -> list[int]:

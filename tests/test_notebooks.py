@@ -125,3 +125,8 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
     (site / "book" / "intro.md").write_text("# Broken\n\nSee {ref}`a-label-that-does-not-exist`.\n")
     with pytest.raises(RuntimeError, match="jupyter-book build failed"):
         book.render(site, tmp_path)
+
+
+def test_audit_flags_missing_results_and_unmeasured_claims(tmp_path):
+    (tmp_path / "a.json").write_text('{"claims": [{"id": "x1", "verdict": "not measured"}, {"id": "x2", "verdict": "partly"}]}')
+    assert book.audit(tmp_path, ["a", "b"]) == ["a: x1", "b: no results file"]
