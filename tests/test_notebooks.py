@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 
@@ -18,7 +19,8 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 
 def test_there_are_chapters():
-    assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence"} <= set(STEMS)
+    assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence",
+            "90_ledger"} <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
@@ -64,6 +66,26 @@ def test_evolution_results_have_every_model_and_seed(smoke_book):
     assert (metrics.latent_dim == 16).all() and (metrics.query("model in ['v3', 'v4']").active_per_sample <= 4).all()
     ids = set(record["claims"].id)
     assert {"s5.4-v4-variance", "t1-v4-variance", "s5.4-ratio-v4-v3"} <= ids
+
+
+def test_ledger_covers_every_claim_and_recomputes_verdicts(smoke_book):
+    results = smoke_book / "src" / "book" / "results"
+    registry = claims.load_registry()
+    selected = set()
+    for path in results.glob("[0-8][0-9]_*.json"):
+        record = read_results(path)
+        selected |= set(record["claims"].id)
+    untested = registry[(registry.rule != "not_testable") & ~registry.id.isin(selected)]
+    assert untested.empty, f"claims no chapter selects: {list(untested.id)}"
+    assert registry[registry.rule == "not_testable"].note.str.len().min() > 20  # a reason, not a blank
+    ledger = pd.read_csv(results / "ledger.csv")
+    assert list(ledger.id) == list(registry.id)
+    assert set(ledger.verdict) <= set(claims.VERDICTS)
+    for path in results.glob("0[1-5]_*.json"):
+        chapter = read_results(path)["claims"].set_index("id")
+        mine = ledger.set_index("id").loc[chapter.index]
+        measured = chapter.measured.notna()
+        assert (mine.verdict[measured] == chapter.verdict[measured]).all()
 
 
 def test_website_has_every_chapter_with_figures_and_no_errors(smoke_book):
