@@ -70,7 +70,12 @@ def uniform_noise_images(n: int, seed: int = 0) -> np.ndarray:
     return rng.uniform(0.0, 1.0, size=(n, IMAGE_SIDE, IMAGE_SIDE)).astype(np.float32)
 
 
-DATASETS = ("logistic", "henon", "noise")
+def identical_images(n: int, r: float = 3.99, seed: int = 0) -> np.ndarray:
+    """Null-data control: n copies of one logistic image (the draft's 'variance collapse' test used such a set)."""
+    return np.repeat(logistic_images(1, r=r, seed=seed), n, axis=0)
+
+
+DATASETS = ("logistic", "henon", "noise", "identical")
 
 
 class Splits(NamedTuple):
@@ -90,6 +95,8 @@ def make_splits(dataset: str = "logistic", n_train: int = 2000, n_val: int = 200
         images = henon_images(n, seed=seed)
     elif dataset == "noise":
         images = uniform_noise_images(n, seed=seed)
+    elif dataset == "identical":
+        images = identical_images(n, r=r, seed=seed)
     else:
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     return Splits(images[:n_train], images[n_train:n_train + n_val], images[n_train + n_val:])

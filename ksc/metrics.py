@@ -32,6 +32,22 @@ def active_variance(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
     return float(np.mean(variances)) if variances else 0.0
 
 
+def scale_free_variance(z_ND: np.ndarray) -> float:
+    """Mean per-unit variance divided by the mean per-unit second moment E[z^2]: in [0, 1], blind to the
+    activation's output scale (0 = every unit constant, 1 = every unit zero-mean)."""
+    z = np.asarray(z_ND, dtype=np.float64)
+    second_moment = float(np.mean(z ** 2))
+    return float(np.mean(np.var(z, axis=0)) / second_moment) if second_moment > 0 else 0.0
+
+
+def coefficient_of_variation(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
+    """Mean over live units of sd / |mean| (units whose mean is 0 are left out)."""
+    z = np.asarray(z_ND, dtype=np.float64)
+    mean, sd = z.mean(axis=0), z.std(axis=0)
+    live = np.abs(mean) >= threshold
+    return float(np.mean(sd[live] / np.abs(mean[live]))) if live.any() else float("nan")
+
+
 def active_per_sample(z_ND: np.ndarray, threshold: float = THRESHOLD) -> float:
     """Mean number of non-zero units per sample (the draft's 'active neurons')."""
     return float(np.mean(np.sum(np.abs(z_ND) >= threshold, axis=1)))
@@ -44,6 +60,16 @@ def mse(x: np.ndarray, x_hat: np.ndarray) -> float:
 def mean_predictor_mse(train: np.ndarray, test: np.ndarray) -> float:
     """MSE on ``test`` of predicting every image by the per-pixel mean of ``train``."""
     return mse(test, np.broadcast_to(np.mean(train, axis=0), test.shape))
+
+
+def pca_reconstruction(train: np.ndarray, test: np.ndarray, n_components: int) -> np.ndarray:
+    """Linear baseline: project test images on the top principal axes of the training images and back."""
+    x_train = train.reshape(len(train), -1).astype(np.float64)
+    centre = x_train.mean(axis=0)
+    _, _, vt = np.linalg.svd(x_train - centre, full_matrices=False)
+    axes = vt[:n_components]
+    x_test = test.reshape(len(test), -1).astype(np.float64) - centre
+    return ((x_test @ axes.T) @ axes + centre).reshape(test.shape)
 
 
 def fve(test_mse: float, baseline_mse: float) -> float:
@@ -62,6 +88,8 @@ def latent_metrics(z_ND: np.ndarray, threshold: float = THRESHOLD) -> dict:
         "variance": mean_variance(z_ND),
         "active_variance": active_variance(z_ND, threshold),
         "active_per_sample": active_per_sample(z_ND, threshold),
+        "scale_free_variance": scale_free_variance(z_ND),
+        "coefficient_of_variation": coefficient_of_variation(z_ND, threshold),
         "latent_dim": n_units,
     }
 

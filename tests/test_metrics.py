@@ -37,3 +37,22 @@ def test_reconstruction_against_the_mean_predictor():
     mean_image = np.broadcast_to(train.mean(axis=0), test.shape)
     assert metrics.reconstruction_metrics(test, mean_image, train)["fve"] == pytest.approx(0.0)
     assert metrics.fve(2.0, 1.0) == -1.0
+
+
+def test_scale_free_variance_ignores_the_output_scale():
+    rng = np.random.default_rng(1)
+    z = rng.uniform(0, 1, size=(200, 8))
+    assert metrics.scale_free_variance(10 * z) == pytest.approx(metrics.scale_free_variance(z))
+    assert metrics.scale_free_variance(np.ones((5, 3))) == 0.0
+    assert metrics.scale_free_variance(np.zeros((5, 3))) == 0.0
+    assert metrics.coefficient_of_variation(np.array([[1.0, 0.0], [3.0, 0.0]])) == pytest.approx(0.5)
+
+
+def test_pca_baseline_is_exact_with_all_components_and_the_mean_with_none():
+    rng = np.random.default_rng(2)
+    train, test = rng.uniform(size=(60, 4, 4)), rng.uniform(size=(10, 4, 4))
+    np.testing.assert_allclose(metrics.pca_reconstruction(train, test, 16), test, atol=1e-10)
+    np.testing.assert_allclose(metrics.pca_reconstruction(train, test, 0),
+                               np.broadcast_to(train.mean(axis=0), test.shape), atol=1e-12)
+    errors = [metrics.mse(test, metrics.pca_reconstruction(train, test, c)) for c in (2, 8, 16)]
+    assert errors[0] > errors[1] > errors[2]

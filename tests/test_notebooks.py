@@ -20,7 +20,7 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 def test_there_are_chapters():
     assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence",
-            "90_ledger"} <= set(STEMS)
+            "07_controls", "90_ledger"} <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
@@ -81,7 +81,7 @@ def test_ledger_covers_every_claim_and_recomputes_verdicts(smoke_book):
     ledger = pd.read_csv(results / "ledger.csv")
     assert list(ledger.id) == list(registry.id)
     assert set(ledger.verdict) <= set(claims.VERDICTS)
-    for path in results.glob("0[1-5]_*.json"):
+    for path in results.glob("0[1-7]_*.json"):
         chapter = read_results(path)["claims"].set_index("id")
         mine = ledger.set_index("id").loc[chapter.index]
         measured = chapter.measured.notna()
