@@ -81,6 +81,8 @@ def test_ledger_covers_every_claim_and_recomputes_verdicts(smoke_book):
     ledger = pd.read_csv(results / "ledger.csv")
     assert list(ledger.id) == list(registry.id)
     assert set(ledger.verdict) <= set(claims.VERDICTS)
+    variance_reasons = ledger[(ledger.quantity == "variance") & ledger.measured.notna()].reason
+    assert variance_reasons.str.contains("uniform noise").all()  # the null-data control qualifies every variance
     for path in results.glob("0[1-7]_*.json"):
         chapter = read_results(path)["claims"].set_index("id")
         mine = ledger.set_index("id").loc[chapter.index]
