@@ -46,17 +46,24 @@ def rows(model: str, values: dict, n: int) -> pd.DataFrame:
                          for q, v in values.items()])
 
 
+def paired(metrics: pd.DataFrame, a: str, b: str, quantity: str, label: str, name: str,
+           on=("seed",), how: str = "ratio") -> pd.DataFrame:
+    """a/b (``how="ratio"``) or a - b (``"difference"``) of a quantity, matched on the ``on`` columns,
+    summarised over the matched pairs in the long (model, quantity, mean, sd, n) form."""
+    left = metrics[metrics.model == a].set_index(list(on))[quantity].astype(float)
+    right = metrics[metrics.model == b].set_index(list(on))[quantity].astype(float)
+    keys = left.index.intersection(right.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = (left[keys] / right[keys] if how == "ratio" else left[keys] - right[keys]).to_numpy()
+    return pd.DataFrame([{"model": label, "quantity": name,
+                          "mean": float(np.mean(values)) if len(values) else float("nan"),
+                          "sd": float(np.std(values, ddof=1)) if len(values) > 1 else float("nan"),
+                          "n": len(values)}])
+
+
 def paired_ratio(metrics: pd.DataFrame, numerator: str, denominator: str, quantity: str = "variance") -> pd.DataFrame:
     """Ratio numerator/denominator of a quantity, seed by seed, summarised like :func:`summarise`."""
-    num = metrics[metrics.model == numerator].set_index("seed")[quantity]
-    den = metrics[metrics.model == denominator].set_index("seed")[quantity]
-    seeds = num.index.intersection(den.index)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = (num[seeds] / den[seeds]).astype(float).to_numpy()
-    return pd.DataFrame([{"model": f"{numerator}/{denominator}", "quantity": f"{quantity}_ratio",
-                          "mean": float(np.mean(ratios)) if len(ratios) else float("nan"),
-                          "sd": float(np.std(ratios, ddof=1)) if len(ratios) > 1 else float("nan"),
-                          "n": len(ratios)}])
+    return paired(metrics, numerator, denominator, quantity, f"{numerator}/{denominator}", f"{quantity}_ratio")
 
 
 def verdict(measured: float, claimed: float, rule: str, tolerance: float | None) -> str:

@@ -98,3 +98,31 @@ def reconstruction_metrics(test: np.ndarray, reconstruction: np.ndarray, train: 
     """Test MSE next to the per-pixel-mean predictor's MSE, and the fraction of variance explained."""
     test_mse, baseline = mse(test, reconstruction), mean_predictor_mse(train, test)
     return {"test_mse": test_mse, "mean_predictor_mse": baseline, "fve": fve(test_mse, baseline)}
+
+
+def firing_frequency(z_ND: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """Per unit, the fraction of samples on which it is active (the SAE literature's feature density)."""
+    return np.mean(np.abs(z_ND) >= threshold, axis=0)
+
+
+def cosine_similarity(x_ND: np.ndarray, x_hat_ND: np.ndarray) -> float:
+    """Mean over samples of cos(x, x_hat)."""
+    x, x_hat = np.asarray(x_ND, np.float64), np.asarray(x_hat_ND, np.float64)
+    norms = np.linalg.norm(x, axis=1) * np.linalg.norm(x_hat, axis=1)
+    return float(np.mean(np.sum(x * x_hat, axis=1) / np.where(norms > 0, norms, 1.0)))
+
+
+def relative_reconstruction_bias(x_ND: np.ndarray, x_hat_ND: np.ndarray) -> float:
+    """gamma = E||x_hat||^2 / E<x, x_hat>, the gamma minimising E||x_hat / gamma - x||^2 (Rajamanoharan et al.
+    2024): 1 is unbiased, below 1 means reconstructions shrunk towards zero."""
+    x, x_hat = np.asarray(x_ND, np.float64), np.asarray(x_hat_ND, np.float64)
+    return float(np.sum(x_hat * x_hat) / np.sum(x * x_hat))
+
+
+def sae_metrics(x_ND: np.ndarray, x_hat_ND: np.ndarray, z_NL: np.ndarray, train_ND: np.ndarray) -> dict:
+    """Latent metrics of a code plus the SAE literature's reconstruction metrics, on flattened samples."""
+    x, x_hat = x_ND.reshape(len(x_ND), -1), x_hat_ND.reshape(len(x_hat_ND), -1)
+    latent = latent_metrics(z_NL)
+    return {**latent, "l0": latent["active_per_sample"],
+            **reconstruction_metrics(x, x_hat, train_ND.reshape(len(train_ND), -1)),
+            "cosine": cosine_similarity(x, x_hat), "relative_bias": relative_reconstruction_bias(x, x_hat)}

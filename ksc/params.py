@@ -67,3 +67,19 @@ def text(name: str, value) -> str:
     if not isinstance(value, str) or not value.strip():
         _fail(name, value, "a non-empty string")
     return value
+
+
+def choices(name: str, values, options) -> list[str]:
+    """A non-empty list of names, each one of a fixed set."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+        _fail(name, values, "a non-empty list drawn from " + ", ".join(repr(o) for o in options))
+    for i, v in enumerate(values):
+        choice(f"{name}[{i}]", v, options)
+    return list(values)
+
+
+def reals(name: str, values, low: float, high: float, low_open: bool = False) -> list[float]:
+    """A non-empty list of numbers, each in the interval from low to high."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+        _fail(name, values, "a non-empty list of numbers")
+    return [real(f"{name}[{i}]", v, low, high, low_open=low_open) for i, v in enumerate(values)]

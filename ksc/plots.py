@@ -250,3 +250,60 @@ def window_figure(table: pd.DataFrame):
         fig.colorbar(points, ax=ax, label="t")
     fig.tight_layout()
     return fig
+
+
+def sae_panels(per_run: pd.DataFrame, panels, hue: str = "model", by: str = "dataset"):
+    """One row per value of ``by`` (a data set), one panel per (x, y) pair: mean ± sd over seeds per ``hue``.
+
+    ``panels`` is a list of (x, y) quantity names; an x that is itself measured (L0) is averaged too.
+    """
+    groups = list(per_run[by].unique())
+    fig, axes = plt.subplots(len(groups), len(panels), figsize=(4.2 * len(panels), 3.4 * len(groups)), squeeze=False)
+    for row, group in zip(axes, groups):
+        data = per_run[per_run[by] == group]
+        for ax, (x, y) in zip(row, panels):
+            for model, runs in data.groupby(hue, sort=False):
+                stats = runs.groupby("k").agg(xm=(x, "mean"), ym=(y, "mean"), ys=(y, "std")).fillna(0.0)
+                ax.errorbar(stats.xm, stats.ym, yerr=stats.ys, marker="o", capsize=3, label=model)
+            if x == "k":
+                ax.set_xscale("log", base=2)
+            ax.set_xlabel(x), ax.set_ylabel(y), ax.set_title(f"{y} vs {x} ({group})", fontsize=10)
+        row[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def density_histograms(densities: dict, n_samples: dict, bins: int = 30):
+    """Histogram of log10 firing frequency per latent, one panel per data set; dead latents in a bar at the left.
+
+    ``densities`` maps data set -> {model: per-latent frequencies pooled over seeds};
+    ``n_samples`` maps data set -> evaluation set size (the smallest visible frequency is 1 / n).
+    """
+    fig, axes = plt.subplots(1, len(densities), figsize=(5.2 * len(densities), 3.4), squeeze=False)
+    for ax, (dataset, by_model) in zip(axes[0], densities.items()):
+        floor = np.log10(1.0 / n_samples[dataset])
+        edges = np.linspace(floor - 1, 0, bins + 1)
+        for model, freq in by_model.items():
+            logf = np.where(freq > 0, np.log10(np.maximum(freq, 1e-12)), floor - 0.5)
+            ax.hist(logf, bins=edges, histtype="step", linewidth=1.5, label=f"{model} ({np.mean(freq == 0):.0%} dead)")
+        ax.axvline(floor - 0.05, color="gray", linestyle=":")
+        ax.text(floor - 0.95, ax.get_ylim()[1] * 0.9, "never\nfires", fontsize=7, color="gray", va="top")
+        ax.set_xlabel("log10 firing frequency"), ax.set_ylabel("latents"), ax.set_title(dataset, fontsize=10)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def decoder_maps(maps: dict):
+    """Scatter of 2-D embeddings of decoder directions coloured by log10 firing frequency (dead latents grey).
+
+    ``maps`` maps a panel title -> (xy of shape (latents, 2), firing frequency of shape (latents,)).
+    """
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 3.9), squeeze=False)
+    for ax, (title, (xy, freq)) in zip(axes[0], maps.items()):
+        dead = freq == 0
+        ax.scatter(xy[dead, 0], xy[dead, 1], s=8, color="lightgray", label=f"dead ({dead.sum()})")
+        points = ax.scatter(xy[~dead, 0], xy[~dead, 1], s=10, c=np.log10(freq[~dead]), cmap="viridis", vmin=-4, vmax=0)
+        ax.set_xticks([]), ax.set_yticks([]), ax.set_title(title, fontsize=9), ax.legend(fontsize=7, loc="lower right")
+    fig.colorbar(points, ax=list(axes[0]), label="log10 firing frequency", shrink=0.8)
+    return fig

@@ -20,7 +20,7 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 def test_there_are_chapters():
     assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence",
-            "07_controls", "90_ledger"} <= set(STEMS)
+            "06_vsae", "07_controls", "90_ledger"} <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
@@ -154,3 +154,18 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
 def test_audit_flags_missing_results_and_unmeasured_claims(tmp_path):
     (tmp_path / "a.json").write_text('{"claims": [{"id": "x1", "verdict": "not measured"}, {"id": "x2", "verdict": "partly"}]}')
     assert book.audit(tmp_path, ["a", "b"]) == ["a: x1", "b: no results file"]
+
+
+def test_vsae_chapter_measures_every_model_on_both_data_sets(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "06_vsae.json")
+    metrics, smoke = record["metrics"], book.load_parameter_file(SMOKE)["06_vsae"]
+    sizes = metrics.groupby(["dataset", "model"]).size()
+    runs = len(smoke["ks"]) * smoke["n_seeds"]
+    assert dict(sizes) == {("logistic", m): runs for m in ("topk_sae", "vsae", "vsae_mean", "v4")} | {
+        ("superposition", m): runs for m in ("topk_sae", "vsae", "vsae_mean")}
+    assert (metrics.l0 <= metrics.k + 1e-9).all() and metrics.dead_fraction.between(0, 1).all()
+    assert metrics[metrics.dataset == "superposition"].mmcs.between(-1, 1).all()
+    table = record["claims"].set_index("id")
+    assert table.loc["vsae-s4.2-one-sixth", "measured"] == pytest.approx(1227 / 6970)
+    assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # 0.176 is not below one sixth
+    assert table.loc[table.index.str.startswith("vsae-living-"), "measured"].notna().all()

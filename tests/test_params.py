@@ -15,6 +15,10 @@ from ksc.params import ParameterError
     (lambda: params.choice("topk_by", "magnitude", ("abs", "value")), "one of 'abs', 'value'"),
     (lambda: params.integers("seeds", [0, -1]), "seeds[1] = -1"),
     (lambda: params.text("results_dir", ""), "results_dir = ''"),
+    (lambda: params.choices("models", ["topk_sae", "jumprelu"], ("topk_sae", "vsae")), "models[1] = 'jumprelu'"),
+    (lambda: params.choices("models", [], ("topk_sae",)), "models = [] is not allowed: a non-empty list"),
+    (lambda: params.reals("betas", [0.1, -1], 0.0, 10.0), "betas[1] = -1 is not allowed: a number in [0.0, 10.0]"),
+    (lambda: params.reals("betas", "0.1", 0.0, 10.0), "betas = '0.1' is not allowed: a non-empty list of numbers"),
 ])
 def test_bad_values_raise_one_line(call, message):
     with pytest.raises(ParameterError) as info:
@@ -28,3 +32,5 @@ def test_good_values_pass_through():
     assert params.integer("k", 32, 1, 128) == 32
     assert params.real("r", 4, 0.0, 4.0, low_open=True) == 4.0
     assert params.integers("seeds", (1, 2)) == [1, 2]
+    assert params.choices("models", ("vsae",), ("topk_sae", "vsae")) == ["vsae"]
+    assert params.reals("betas", [1, 0.5], 0.0, 10.0) == [1.0, 0.5]

@@ -1,0 +1,125 @@
+"""The TopK SAE, the vSAE and the superposition benchmark they are measured on."""
+import numpy as np
+import pytest
+
+from ksc import sae, superposition
+from ksc.backend import keras
+from ksc.metrics import cosine_similarity, firing_frequency, relative_reconstruction_bias
+
+ops = keras.ops
+
+
+def _np(x):
+    return ops.convert_to_numpy(x)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return superposition.make_superposition(n_train=3000, n_test=500, dim=16, n_features=32, n_active=2.0, seed=3)
+
+
+def test_superposition_is_reproducible_and_follows_its_recipe(small):
+    again = superposition.make_superposition(n_train=3000, n_test=500, dim=16, n_features=32, n_active=2.0, seed=3)
+    np.testing.assert_array_equal(small.train, again.train)
+    assert small.train.shape == (3000, 16) and small.test.shape == (500, 16) and small.train.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(small.features, axis=1), 1.0, rtol=1e-12)
+    assert small.probabilities.sum() == pytest.approx(2.0) and np.all(np.diff(small.probabilities) < 0)
+    # every sample is a non-negative mix of the features: recover the coefficients by least squares
+    coefficients, *_ = np.linalg.lstsq(small.features.T, small.train[:50].T.astype(np.float64), rcond=None)
+    assert small.features.shape[0] > small.features.shape[1]  # more features than dimensions: superposition
+    assert np.isfinite(coefficients).all()
+    other = superposition.make_superposition(n_train=3000, n_test=500, dim=16, n_features=32, n_active=2.0, seed=4)
+    assert not np.allclose(other.train, small.train)
+
+
+def test_mean_number_of_firing_features_matches_n_active():
+    rng = np.random.default_rng(0)
+    p = superposition.firing_probabilities(64, 4.0, 1.0)
+    x = superposition.sample(np.eye(64), p, 20000, rng)  # axis-aligned features: a pixel per feature
+    assert (x >= 0).all() and x.max() <= 1.0
+    assert (x > 0).sum(axis=1).mean() == pytest.approx(4.0, abs=0.05)
+    np.testing.assert_allclose((x > 0).mean(axis=0)[:3], p[:3], atol=0.015)
+
+
+def test_impossible_firing_probabilities_are_refused():
+    assert superposition.max_active(32, 1.0) == pytest.approx(sum(1 / i for i in range(1, 33)))
+    with pytest.raises(ValueError, match="probability"):
+        superposition.firing_probabilities(32, 5.0, 1.0)
+
+
+def test_feature_recovery_scores():
+    rng = np.random.default_rng(0)
+    true = superposition.random_features(20, 10, rng)
+    perfect = superposition.feature_recovery(true, true[rng.permutation(20)] * 3.0)
+    assert perfect == pytest.approx({"mmcs": 1.0, "matched_cosine": 1.0, "recovered_fraction": 1.0})
+    # one direction halfway between two features is the best match of both, but a one-to-one
+    # assignment must give the second feature the other (opposite) direction
+    shared = superposition.feature_recovery(np.eye(2), np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    assert shared["mmcs"] == pytest.approx(np.sqrt(0.5)) and shared["matched_cosine"] == pytest.approx(0.0, abs=1e-12)
+    assert shared["recovered_fraction"] == 0.0
+    random = superposition.feature_recovery(true, superposition.random_features(20, 10, rng))
+    assert random["mmcs"] < 0.9 and random["recovered_fraction"] < 0.2
+    dead = superposition.feature_recovery(true, true, alive_L=np.zeros(20, bool))
+    assert dead == {"mmcs": 0.0, "matched_cosine": 0.0, "recovered_fraction": 0.0}
+
+
+def test_reconstruction_metrics_on_hand_made_arrays():
+    x = np.array([[1.0, 0.0], [0.0, 2.0]])
+    assert cosine_similarity(x, 5 * x) == pytest.approx(1.0)
+    assert cosine_similarity(x, np.array([[0.0, 1.0], [1.0, 0.0]])) == pytest.approx(0.0)
+    assert relative_reconstruction_bias(x, 0.5 * x) == pytest.approx(0.5)
+    assert relative_reconstruction_bias(x, x) == pytest.approx(1.0)
+    z = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])
+    np.testing.assert_allclose(firing_frequency(z), [0.0, 1.0, 0.5])
+
+
+def test_topk_sae_structure():
+    keras.utils.set_random_seed(0)
+    model = sae.build_sae("topk_sae", dim=12, n_latents=40, k=5)
+    np.testing.assert_allclose(np.linalg.norm(_np(model.W_dec), axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(_np(model.W_enc), _np(model.W_dec).T)
+    x = np.random.default_rng(0).standard_normal((64, 12)).astype("float32")
+    z, _, _ = model.encode(x)
+    z = _np(z)
+    assert (z >= 0).all() and ((z > 0).sum(axis=1) <= 5).all()
+    assert _np(model(x)).shape == (64, 12)
+
+
+def test_vsae_samples_only_in_training_and_ramps_its_kl_term():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(1).standard_normal((32, 8)).astype("float32")
+    vsae = sae.build_sae("vsae", dim=8, n_latents=24, k=4, beta=2.0, warmup_steps=10)
+    evaluated = [_np(vsae.encode(x)[0]) for _ in range(2)]
+    np.testing.assert_array_equal(*evaluated)  # evaluation: z = TopK(mu), deterministic
+    sampled = [_np(vsae.encode(x, training=True)[0]) for _ in range(2)]
+    assert not np.allclose(*sampled)
+    vsae(x, training=True)  # first training step: beta is 1/10 of its final value
+    mu = _np(vsae.encode(x)[2])
+    expected = 2.0 * 0.1 * 0.5 * np.mean(np.sum(mu ** 2, axis=1))
+    assert float(_np(vsae.losses[0])) == pytest.approx(expected, rel=1e-5)
+    mean_only = sae.build_sae("vsae_mean", dim=8, n_latents=24, k=4)
+    np.testing.assert_array_equal(*[_np(mean_only.encode(x, training=True)[0]) for _ in range(2)])
+    assert not sae.build_sae("topk_sae", dim=8, n_latents=24, k=4)(x, training=True) is None
+
+
+def test_trained_sae_finds_features_and_repeats_exactly(small):
+    kwargs = dict(k=2, n_latents=32, epochs=8, batch_size=64)
+    runs = [sae.train_sae("topk_sae", small.train, small.test, seed=5, **kwargs) for _ in range(2)]
+    assert runs[0].metrics == {**runs[1].metrics, "wall_seconds": runs[0].metrics["wall_seconds"]}
+    run = runs[0]
+    np.testing.assert_allclose(np.linalg.norm(run.decoder, axis=1), 1.0, rtol=1e-4)  # renormalised every step
+    assert run.metrics["fve"] > 0.3 and run.metrics["l0"] <= 2
+    untrained = superposition.feature_recovery(small.features, superposition.random_features(32, 16, np.random.default_rng(5)))
+    trained = superposition.feature_recovery(small.features, run.decoder, run.codes.any(axis=0))
+    assert trained["mmcs"] > untrained["mmcs"] + 0.1
+
+
+def test_auxk_loss_is_finite_and_counts_samples_since_a_latent_fired():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(2).standard_normal((16, 6)).astype("float32")
+    model = sae.build_sae("topk_sae", dim=6, n_latents=30, k=2, auxk_alpha=1 / 32)
+    model(x, training=True)
+    since = _np(model.since_fired)
+    fired = _np(model.encode(x)[0]).any(axis=0)
+    assert set(np.unique(since[fired])) <= {0.0} and (since[~fired] == 16).all()
+    assert np.isfinite(float(_np(model.losses[0])))
