@@ -1,9 +1,13 @@
 """Executing the chapters with papermill and rendering them with Jupyter Book 1.
 
 The book's own build runs in place: executed notebooks go to ``book/chapters/``, their results
-files to ``book/results/`` and the website to ``_build/html/``. A build with ``out`` set copies the
-book's sources to ``out/src`` and builds there instead (the tests do this), so it never touches
-the book's own results.
+files to ``book/results/`` and the website to ``_build/html/``. A build with ``out`` set executes
+into ``out/src/book/`` and renders into ``out/_build/html`` instead (the tests do this), so it never
+touches the book's own results.
+
+Jupyter Book renders from a folder laid out like the repository, ``<output>/_build/site``: the
+configuration, ``book/`` and the executed chapters at ``notebooks/<chapter>.ipynb``. A page's
+launch button therefore opens the committed source notebook of the same path.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import papermill
 import yaml
 
 from .params import ParameterError
+from .progress import ENGINE, Progress
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
@@ -31,6 +36,13 @@ class ChapterFailed(RuntimeError):
 def chapters(root: Path = ROOT) -> list[Path]:
     """The source notebooks, in book order."""
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def chapter_title(path: Path) -> str:
+    """The first heading of the notebook's first markdown cell."""
+    nb = nbformat.read(path, as_version=4)
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    return next((line.lstrip("#").strip() for line in first.splitlines() if line.startswith("#")), path.stem)
 
 
 def notebook_parameters(path: Path) -> dict:
@@ -60,46 +72,85 @@ def _first_error(nb) -> str:
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                return f"cell {index} ({output.get('ename')}: {output.get('evalue')})"
+                return f"cell {index + 1} of {len(nb.cells)} ({output.get('ename')}: {output.get('evalue')})"
     return ""
+
+
+def _short(text, width: int = 200) -> str:
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters: dict | None = None,
                     log=print) -> Path:
-    """Runs one notebook with papermill into ``dest_dir``; the earlier output stays until this one succeeds."""
+    """Runs one notebook with papermill into ``dest_dir``; the earlier output stays until this one succeeds.
+
+    A failed run leaves its partly executed notebook at ``dest_dir/<chapter>.failed.ipynb``.
+    """
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / source.name
     partial = dest_dir / f".{source.stem}.running.ipynb"
+    failed = dest_dir / f"{source.stem}.failed.ipynb"
     params = {**(parameters or {}), "results_dir": str(results_dir)}
     start = time.perf_counter()
-    log(f"[{source.stem}] running with {params}")
+    log(f"[{source.stem}] running with " + (", ".join(f"{k}={v}" for k, v in (parameters or {}).items()) or "the defaults"))
+    progress = Progress(source.stem, log)
     try:
         papermill.execute_notebook(str(source), str(partial), parameters=params, cwd=str(dest_dir),
-                                   progress_bar=False, kernel_name="python3")
+                                   progress_bar=False, kernel_name="python3", engine_name=ENGINE,
+                                   on_cell=progress.cell_started)
     except papermill.PapermillExecutionError as error:
-        where = f"cell {error.cell_index}" if error.cell_index is not None else "a cell"
-        raise ChapterFailed(f"{source.stem} failed in {where}: {error.ename}: {error.evalue}") from None
+        where = f"cell {error.cell_index + 1}" if error.cell_index is not None else "a cell"
+        partial.replace(failed)
+        raise ChapterFailed(f"{source.stem} failed in {where}: {error.ename}: {_short(error.evalue)} "
+                            f"(notebook: {failed})") from None
+    finally:
+        progress.stop()
     nb = nbformat.read(partial, as_version=4)
     problem = _first_error(nb)
     if problem:
-        raise ChapterFailed(f"{source.stem} has an error output in {problem}")
+        partial.replace(failed)
+        raise ChapterFailed(f"{source.stem} has an error output in {problem} (notebook: {failed})")
     partial.replace(dest)
+    failed.unlink(missing_ok=True)
     log(f"[{source.stem}] done in {time.perf_counter() - start:.1f} s")
     return dest
 
 
-def stage(out: Path, root: Path = ROOT) -> Path:
-    """Copies the book's sources (config, table of contents, prose) to ``out/src``."""
-    src = out / "src"
+def chapter_times(results_dir: Path, stems) -> str:
+    """A MyST table of each chapter's measured wall time and machine, read from its results file."""
+    rows, total = [], 0.0
+    for stem in stems:
+        path = Path(results_dir) / f"{stem}.json"
+        if not path.exists():
+            continue
+        prov = json.loads(path.read_text())["provenance"]
+        total += prov["wall_seconds"]
+        rows.append(f"| {{doc}}`../notebooks/{stem}` | {prov['wall_seconds']:.1f} | {prov['device']} | "
+                    f"{prov['keras_backend']} {prov.get('backend_version') or ''} | {prov['finished_at']} |")
+    head = ["| chapter | wall time (s) | device | Keras backend | finished (UTC) |", "|---|--:|---|---|---|"]
+    return "\n".join(head + rows + [f"| **all chapters** | **{total:.1f}** | | | |"]) + "\n"
+
+
+def assemble_site(work: Path, site: Path, root: Path = ROOT) -> Path:
+    """The folder Jupyter Book renders: the book's sources, and the executed chapters at notebooks/<stem>.ipynb."""
+    if site.exists():
+        shutil.rmtree(site)
     for name in BOOK_SOURCES:
-        origin, target = root / name, src / name
+        origin, target = root / name, site / name
         if origin.is_dir():
-            shutil.copytree(origin, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("chapters", "results", ".*"))
+            shutil.copytree(origin, target, ignore=shutil.ignore_patterns("chapters", "results", ".*"))
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, target)
-    return src
+    stems = [nb.stem for nb in chapters(root)]
+    (site / "notebooks").mkdir()
+    for stem in stems:
+        executed = work / "book" / "chapters" / f"{stem}.ipynb"
+        if executed.exists():
+            shutil.copy2(executed, site / "notebooks" / executed.name)
+    (site / "book" / "chapter_times.md").write_text(chapter_times(work / "book" / "results", stems))
+    return site
 
 
 def render(site_root: Path, output: Path) -> Path:
@@ -116,8 +167,8 @@ def render(site_root: Path, output: Path) -> Path:
 
 def build(out: Path | None = None, parameter_file=None, only=None, root: Path = ROOT, log=print) -> Path:
     """Executes every chapter (or those in ``only``) and renders the website; returns index.html's path."""
-    site_root = root if out is None else stage(Path(out).resolve(), root)
     output = root if out is None else Path(out).resolve()
+    work = root if out is None else output / "src"
     file_params = load_parameter_file(parameter_file) if parameter_file else {}
     selected = [nb for nb in chapters(root) if not only or nb.stem in only]
     if only and len(selected) != len(set(only)):
@@ -125,14 +176,15 @@ def build(out: Path | None = None, parameter_file=None, only=None, root: Path = 
     plan = [(nb, parameters_for(nb.stem, file_params, notebook_parameters(nb))) for nb in selected]
     start = time.perf_counter()
     for notebook, params in plan:
-        execute_chapter(notebook, site_root / "book" / "chapters", site_root / "book" / "results", params, log)
+        execute_chapter(notebook, work / "book" / "chapters", work / "book" / "results", params, log)
     log(f"all chapters executed in {time.perf_counter() - start:.1f} s; rendering")
     if not file_params:  # at the paper's defaults every claim a chapter selects must get a measurement
-        problems = audit(site_root / "book" / "results", [nb.stem for nb, _ in plan])
+        problems = audit(work / "book" / "results", [nb.stem for nb, _ in plan])
         if problems:
             raise ChapterFailed("claims left unmeasured at the paper's defaults: " + "; ".join(problems))
-    index = render(site_root, output)
-    log(f"website: {index}")
+    start = time.perf_counter()
+    index = render(assemble_site(work, output / "_build" / "site", root), output)
+    log(f"website rendered in {time.perf_counter() - start:.1f} s: {index}")
     return index
 
 
