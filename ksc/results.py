@@ -48,8 +48,8 @@ def device_name() -> str:
     return f"CPU: {platform.processor() or platform.machine()} x{os.cpu_count()}"
 
 
-def provenance(seeds, wall_seconds: float) -> dict:
-    """Which code, backend and machine produced a result, and how long it took."""
+def runtime() -> dict:
+    """Which code, Keras backend and machine are running this process."""
     backend = keras.backend.backend()
     backend_version = None
     try:
@@ -64,6 +64,13 @@ def provenance(seeds, wall_seconds: float) -> dict:
         "device": device_name(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+    }
+
+
+def provenance(seeds, wall_seconds: float) -> dict:
+    """Which code, backend and machine produced a result, and how long it took."""
+    return {
+        **runtime(),
         "seeds": [int(s) for s in seeds],
         "wall_seconds": round(float(wall_seconds), 2),
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -125,3 +132,34 @@ def read_results(path) -> dict:
     record["metrics"] = pd.DataFrame(record["metrics"])
     record["claims"] = pd.DataFrame(record["claims"])
     return record
+
+
+def describe_runtime() -> str:
+    """One line: Keras version, backend and device; on a GPU with TensorFlow, how to switch to JAX."""
+    now = runtime()
+    line = (f"Keras {now['keras_version']}, {now['keras_backend']} backend {now['backend_version'] or ''}".rstrip()
+            + f", {now['device']}")
+    if now["device"].startswith("GPU") and now["keras_backend"] == "tensorflow":
+        line += " (JAX is often faster on a GPU: set KERAS_BACKEND=jax before ksc is imported)"
+    return line
+
+
+def provenance_table(record: dict) -> str:
+    """Markdown: what ran a chapter and for how long, from its results record."""
+    prov = record["provenance"]
+    seeds = ", ".join(map(str, prov["seeds"])) or "none"
+    rows = [("wall time", f"{prov['wall_seconds']:.1f} s"), ("device", prov["device"]),
+            ("Keras", f"{prov['keras_version']}, {prov['keras_backend']} backend {prov.get('backend_version') or ''}"),
+            ("ksc, Python", f"{prov['ksc_version']}, {prov['python']}"), ("platform", prov["platform"]),
+            ("seeds", seeds), ("finished (UTC)", prov["finished_at"]),
+            ("results file", f"`{record['chapter']}.json`: the parameters, every metric row and the claims")]
+    return "\n".join(["**How this page was computed.**", "", "| | |", "|---|---|"]
+                     + [f"| {name} | {value} |" for name, value in rows])
+
+
+def show_provenance(results_dir, chapter: str):
+    """Displays the provenance of the run that just wrote ``<results_dir>/<chapter>.json``."""
+    from IPython.display import Markdown, display
+
+    record = json.loads((Path(results_dir) / f"{chapter}.json").read_text())
+    display(Markdown(provenance_table(record)))

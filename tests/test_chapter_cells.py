@@ -1,0 +1,79 @@
+"""Every chapter opens with the Colab setup cell and ends with the provenance of its run."""
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ksc import book, chapter_cells
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+URL, BRANCH = chapter_cells.repository()
+
+
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_setup_cell_comes_first_and_provenance_cell_last(path):
+    code = _code_cells(path)
+    assert code[0].id == chapter_cells.SETUP_ID, "run `python -m ksc.chapter_cells` to add the shared cells"
+    assert code[0].source == chapter_cells.setup_source(URL, BRANCH), "run `python -m ksc.chapter_cells`"
+    assert "parameters" in code[1].metadata.get("tags", [])  # papermill injects right after it
+    assert code[-1].id == chapter_cells.PROVENANCE_ID and code[-1].source == chapter_cells.PROVENANCE_SOURCE
+
+
+def test_installing_the_cells_is_idempotent(tmp_path):
+    copy = tmp_path / "chapter.ipynb"
+    shutil.copy(NOTEBOOKS[0], copy)
+    assert chapter_cells.install(copy) is False
+    nb = nbformat.read(copy, as_version=4)
+    nb.cells = [c for c in nb.cells if c.get("id") not in (chapter_cells.SETUP_ID, chapter_cells.PROVENANCE_ID)]
+    nbformat.write(nb, copy)
+    assert chapter_cells.install(copy) is True
+    assert copy.read_bytes() == NOTEBOOKS[0].read_bytes()
+
+
+def test_the_repository_url_is_written_in_one_place():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    holders = [f for f in tracked if not f.startswith("notebooks/") and (ROOT / f).is_file()
+               and URL in (ROOT / f).read_text(errors="replace")]
+    assert holders == ["_config.yml"]  # the notebooks' copies are written from it, and checked above
+
+
+def test_outside_colab_the_setup_cell_installs_nothing_and_prints_one_line():
+    done = subprocess.run([sys.executable, "-c", chapter_cells.setup_source(URL, BRANCH)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1 and "tensorflow backend" in lines[0] and ("CPU" in lines[0] or "GPU" in lines[0])
+
+
+def test_on_colab_the_setup_cell_pip_installs_the_configured_repository(monkeypatch, capsys):
+    installs, run = [], subprocess.run
+
+    def record_pip(command, *args, **kwargs):  # everything but pip runs for real
+        if command[1:3] == ["-m", "pip"]:
+            return installs.append(command)
+        return run(command, *args, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", record_pip)
+    exec(chapter_cells.setup_source(URL, BRANCH), {})
+    assert installs == [[sys.executable, "-m", "pip", "install", "--quiet", f"ksc @ git+{URL}@{BRANCH}"]]
+    assert "backend" in capsys.readouterr().out
+
+
+def test_every_chapter_page_shows_the_provenance_of_its_run(smoke_book):
+    from ksc.results import read_results
+
+    for stem in [nb.stem for nb in book.chapters(ROOT)]:
+        prov = read_results(smoke_book / "src" / "book" / "results" / f"{stem}.json")["provenance"]
+        page = (smoke_book / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
+        assert "How this page was computed" in page
+        assert f"{prov['wall_seconds']:.1f} s" in page and prov["device"] in page and prov["finished_at"] in page
