@@ -1,26 +1,78 @@
-"""The ``ksc`` command: ``ksc build`` executes every chapter and renders the website."""
+"""The ``ksc`` command: build the book, list the chapters' parameters, re-run a chapter or sweep one."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import book
+from . import book, runs
 from .params import ParameterError
 
 
-def main(argv=None) -> int:
+def _parameter_options(parser, values_help: str):
+    parser.add_argument("chapter", help="chapter stem, number or name: 01_evolution, 01 or evolution")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help=values_help)
+    parser.add_argument("-f", "--parameters", help="YAML file: {name: value}, or the book's {chapter: {name: value}}")
+    parser.add_argument("--runs", default="runs", help="folder that receives the run folders (default: runs)")
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="ksc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="execute every chapter at paper scale and render _build/html")
     build.add_argument("-f", "--parameters", help="YAML file: {chapter: {name: value}, all: {name: value}}")
     build.add_argument("--out", help="build in this folder instead of in place (the book's own results are untouched)")
     build.add_argument("--only", nargs="+", help="chapter stems to execute (default: all)")
-    args = parser.parse_args(argv)
+    listing = sub.add_parser("list", help="the chapters and their parameters, with defaults and meanings")
+    listing.add_argument("chapter", nargs="?", help="only this chapter")
+    run = sub.add_parser("run", help="execute one chapter into a new folder runs/<chapter>-<time>-<hash>/")
+    _parameter_options(run, "set a parameter; VALUE is read as YAML: 16, 0.5, true, [2, 4], abs")
+    sweep = sub.add_parser("sweep", help="run a chapter for every combination of values, plus one metrics table")
+    _parameter_options(sweep, "comma-separated values to sweep, e.g. -p k 4,8,16 (a single value is fixed)")
+    return parser
+
+
+def list_chapters(only=None) -> str:
+    """The chapters (or one) with every parameter: name, default and its one-line meaning."""
+    notebooks = [runs.find_chapter(only)] if only else book.chapters()
+    lines = []
+    for notebook in notebooks:
+        lines.append(f"{notebook.stem}  {book.chapter_title(notebook)}")
+        declared = book.notebook_parameters(notebook)
+        settings = {name: f"{name} = {info['default']}" for name, info in declared.items()}
+        width = max(map(len, settings.values()), default=0)
+        for name, info in declared.items():
+            lines.append(f"    {settings[name]:<{width}}  {info['help'].strip()}")
+    return "\n".join(lines)
+
+
+def _file_parameters(path) -> dict:
+    return book.load_parameter_file(path) if path else {}
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        book.build(out=Path(args.out) if args.out else None, parameter_file=args.parameters, only=args.only)
+        if args.command == "build":
+            book.build(out=Path(args.out) if args.out else None, parameter_file=args.parameters, only=args.only)
+        elif args.command == "list":
+            print(list_chapters(args.chapter))
+        elif args.command == "run":
+            notebook = runs.find_chapter(args.chapter)
+            cli = {name: runs.parse_value(value) for name, value in args.parameter}
+            parameters = runs.chapter_parameters(notebook, _file_parameters(args.parameters), cli)
+            folder = runs.run(notebook, parameters, Path(args.runs))
+            print(f"run finished: {folder}")
+        elif args.command == "sweep":
+            notebook = runs.find_chapter(args.chapter)
+            grid = {name: [runs.parse_value(v) for v in runs.split_values(values)] for name, values in args.parameter}
+            fixed = runs.chapter_parameters(notebook, _file_parameters(args.parameters), {n: v[0] for n, v in grid.items()})
+            fixed = {name: value for name, value in fixed.items() if name not in grid}
+            table = runs.sweep(notebook, grid, fixed, Path(args.runs))
+            print(f"sweep finished: {table}")
     except (book.ChapterFailed, ParameterError, RuntimeError) as error:
-        print(f"ksc build failed: {error}", file=sys.stderr)
+        print(f"ksc {args.command} failed: {error}", file=sys.stderr)
         return 1
     return 0
 

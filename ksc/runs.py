@@ -1,0 +1,150 @@
+"""Re-runs of one chapter outside the book, each in a new folder that no later run touches.
+
+``ksc run`` executes a chapter into ``runs/<chapter>-<time>-<hash>/`` (the executed notebook and its
+results file); ``ksc sweep`` runs a grid of parameter values into ``runs/<chapter>-sweep-<time>-<hash>/``,
+one sub-folder per point, and writes one table of every point's metric rows, ``metrics.csv``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import book
+from .params import ParameterError
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def parse_value(text: str):
+    """A command-line value typed as YAML reads it (``16`` int, ``0.5`` float, ``true`` bool, ``[2, 4]`` list)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and _NUMBER.match(value):  # YAML 1.1 reads 1e-3 as a string
+        return float(value)
+    return value
+
+
+def split_values(text: str) -> list[str]:
+    """``4,8,16`` -> three values; commas inside brackets stay (``[2,4],[8]`` -> two lists)."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "[{"
+        depth -= char in "]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in parts + [current] if p.strip()]
+
+
+def find_chapter(name: str, root: Path = book.ROOT) -> Path:
+    """The source notebook of a chapter given by stem (``01_evolution``), number (``01``) or name (``evolution``)."""
+    notebooks = book.chapters(root)
+    stem = Path(name).stem
+    matches = [nb for nb in notebooks if stem in (nb.stem, nb.stem[:2], nb.stem[3:])]
+    if len(matches) != 1:
+        raise ParameterError(f"chapter {name!r} is not one of {[nb.stem for nb in notebooks]}")
+    return matches[0]
+
+
+def chapter_parameters(notebook: Path, file_params: dict, cli_params: dict) -> dict:
+    """The parameters of one run: the file's (book format ``{chapter: {...}}`` or flat), then the command line's."""
+    declared = book.notebook_parameters(notebook)
+    stems = {nb.stem for nb in book.chapters(notebook.parents[1])}
+    if set(file_params) <= stems | {"all"}:
+        from_file = book.parameters_for(notebook.stem, file_params, declared)
+    else:
+        from_file = file_params
+    chosen = {**from_file, **cli_params}
+    unknown = sorted(set(chosen) - set(declared))
+    if unknown:
+        raise ParameterError(f"{notebook.stem}: unknown parameter(s) {unknown}; allowed: {sorted(declared)}")
+    if "results_dir" in chosen:
+        raise ParameterError("results_dir is set by ksc: every run writes its results into its own folder")
+    return chosen
+
+
+def new_folder(runs_dir: Path, name: str) -> Path:
+    """Creates ``runs_dir/name`` (or ``name-2``, ``name-3``, ... if taken); never returns an existing folder."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in itertools.count(1):
+        folder = runs_dir / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
+def run_name(stem: str, parameters: dict, kind: str = "") -> str:
+    """``<chapter>[-<kind>]-<UTC time>-<hash of the parameters>``."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha1(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    return "-".join(p for p in (stem, kind, stamp, digest) if p)
+
+
+def run_chapter(notebook: Path, parameters: dict, folder: Path, log=print) -> Path:
+    """Executes the chapter into ``folder`` (notebook and results file side by side); returns the results file."""
+    book.execute_chapter(notebook, folder, folder.resolve(), parameters, log)
+    return folder / f"{notebook.stem}.json"
+
+
+def run(notebook: Path, parameters: dict, runs_dir: Path = Path("runs"), log=print) -> Path:
+    """One run in a new folder under ``runs_dir``; returns the folder."""
+    folder = new_folder(Path(runs_dir), run_name(notebook.stem, parameters))
+    log(f"[{notebook.stem}] run folder {folder}")
+    run_chapter(notebook, parameters, folder, log)
+    return folder
+
+
+def _label(point: dict) -> str:
+    text = "_".join(f"{name}={value}" for name, value in point.items())
+    return re.sub(r"[^A-Za-z0-9.=_-]+", "-", text) or "defaults"
+
+
+def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs"), log=print) -> Path:
+    """Runs every combination of ``grid`` (name -> list of values) with ``fixed``; returns the table's path.
+
+    The table, ``metrics.csv`` in the sweep folder, holds every metric row of every finished point
+    with the point's folder and values in front. A failed point stops the sweep; the table then holds
+    the points before it.
+    """
+    if not all(grid.values()):
+        raise ParameterError(f"every swept parameter needs at least one value: {grid}")
+    folder = new_folder(Path(runs_dir), run_name(notebook.stem, {**fixed, **grid}, "sweep"))
+    varying = [name for name, values in grid.items() if len(values) > 1]
+    points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    log(f"[{notebook.stem}] sweep of {len(points)} runs in {folder}")
+    tables, path = [], folder / "metrics.csv"
+    for number, point in enumerate(points, 1):
+        point_folder = folder / f"{number:02d}-{_label({n: point[n] for n in varying})}"
+        point_folder.mkdir()
+        log(f"[{notebook.stem}] run {number}/{len(points)}: {point}")
+        try:
+            results = run_chapter(notebook, {**fixed, **point}, point_folder, log)
+        except book.ChapterFailed as error:
+            _write_table(tables, path)
+            raise book.ChapterFailed(f"{error}; the {len(tables)} runs before it are in {path}") from None
+        tables.append(point_table(results, point_folder.name, point))
+    _write_table(tables, path)
+    return path
+
+
+def _write_table(tables, path: Path):
+    (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()).to_csv(path, index=False)
+
+
+def point_table(results: Path, name: str, point: dict) -> pd.DataFrame:
+    """The metric rows of one results file, with the run's folder and swept values as the first columns."""
+    metrics = pd.DataFrame(json.loads(Path(results).read_text())["metrics"])
+    columns = {"run": name, **{(n if n not in metrics.columns else f"{n} (parameter)"): v for n, v in point.items()}}
+    for position, (column, value) in enumerate(columns.items()):
+        metrics.insert(position, column, [value] * len(metrics))
+    return metrics
