@@ -289,7 +289,7 @@ def density_histograms(densities: dict, n_samples: dict, bins: int = 30):
         ax.axvline(floor - 0.05, color="gray", linestyle=":")
         ax.text(floor - 0.95, ax.get_ylim()[1] * 0.9, "never\nfires", fontsize=7, color="gray", va="top")
         ax.set_xlabel("log10 firing frequency"), ax.set_ylabel("latents"), ax.set_title(dataset, fontsize=10)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
 
