@@ -1,4 +1,10 @@
-"""Training one autoencoder for one seed, the authors' way: Adam(1e-3), MSE, batch 64, shuffled epochs."""
+"""Training autoencoders the authors' way: Adam(1e-3), MSE, batch 64, shuffled epochs.
+
+:func:`train` is the reference: one model, one seed, Keras ``fit`` as the authors ran it.
+:func:`train_many` trains several seeds (or Top-K sizes) of one model as one computation
+(:mod:`ksc.members`), each member with its own initialisation and data order, an epoch per
+compiled call; it returns the same :class:`Run` per member.
+"""
 from __future__ import annotations
 
 import time
@@ -10,6 +16,7 @@ import pandas as pd
 
 from .chaos import Splits
 from .metrics import latent_metrics, reconstruction_metrics
+from .members import MemberAutoencoder
 from .models import Autoencoder, build_model
 
 
@@ -61,14 +68,96 @@ def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_
     # One direct call on the whole test set: no per-call tracing as predict() would do.
     z_test = keras.ops.convert_to_numpy(ae.encoder(data.test, training=False))
     reconstruction = keras.ops.convert_to_numpy(ae.model(data.test, training=False))
+    wall = time.perf_counter() - start
+    return _run(label or model_name, seed, history, z_test, reconstruction, ae, data, wall)
+
+
+def _run(label, seed, history, z_test, reconstruction, autoencoder, data: Splits, wall: float) -> Run:
     metrics = {
-        "model": label or model_name,
+        "model": label,
         "seed": seed,
         **latent_metrics(z_test),
         **reconstruction_metrics(data.test, reconstruction, data.train),
         "val_loss": float(history["val_loss"].iloc[-1]),
         "train_loss": float(history["loss"].iloc[-1]),
+        "wall_seconds": wall,
     }
-    wall = time.perf_counter() - start
-    metrics["wall_seconds"] = wall
-    return Run(label or model_name, seed, history, metrics, wall, z_test, reconstruction, ae)
+    return Run(label, seed, history, metrics, wall, z_test, reconstruction, autoencoder)
+
+
+def data_orders(seeds, n: int, epochs: int) -> np.ndarray:
+    """(epochs, members, n) training-row orders; member m's are drawn from seeds[m] alone."""
+    rngs = [np.random.default_rng([int(seed), 1]) for seed in seeds]
+    return np.stack([np.stack([rng.permutation(n) for rng in rngs]) for _ in range(epochs)])
+
+
+def _padded_batches(rows_MN: np.ndarray, batch_size: int) -> np.ndarray:
+    """(steps * batch_size, members) row indices, the last batch padded with -1."""
+    pad = -rows_MN.shape[1] % batch_size
+    return np.pad(rows_MN, ((0, 0), (0, pad)), constant_values=-1).T.astype(np.int32)
+
+
+class _MemberProbe(keras.callbacks.Callback):
+    """Per-member latent metrics of held-out images after every epoch."""
+
+    def __init__(self, members: MemberAutoencoder, images):
+        super().__init__()
+        self.members, self.images, self.rows = members, images, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        _, z, _ = self.members.forward(self.images)
+        self.rows.append([{f"probe_{q}": m[q] for q in ("variance", "dead_units", "sparsity")}
+                          for m in map(latent_metrics, keras.ops.convert_to_numpy(z))])
+
+
+def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.ndarray, batch_size: int = 64,
+                learning_rate: float = 1e-3, probe: np.ndarray | None = None, jit_compile="auto") -> list[pd.DataFrame]:
+    """Trains every member on its own row orders ((epochs, members, n), indices into ``members``' images).
+
+    One compiled call per epoch (``steps_per_execution`` covers the epoch); the validation loss is
+    measured on ``val_rows`` after every epoch. Returns each member's history (loss, val_loss, probe).
+    """
+    epochs, n_members, n = orders.shape
+    steps = -(-n // batch_size)
+    train_rows = np.concatenate([_padded_batches(order, batch_size) for order in orders])
+    val = _padded_batches(np.broadcast_to(val_rows, (n_members, len(val_rows))), batch_size)
+    members.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps,
+                    jit_compile=jit_compile)
+    callbacks = [_MemberProbe(members, probe)] if probe is not None else []
+    fit = members.fit(train_rows, epochs=epochs, batch_size=batch_size, steps_per_epoch=steps, shuffle=False,
+                      validation_data=(val,), verbose=0, callbacks=callbacks)
+    histories = []
+    for m in range(n_members):
+        history = pd.DataFrame({"loss": fit.history[f"member_loss_{m}"], "val_loss": fit.history[f"val_member_loss_{m}"]})
+        if callbacks:
+            history = pd.concat([history, pd.DataFrame([rows[m] for rows in callbacks[0].rows])], axis=1)
+        history.insert(0, "epoch", np.arange(1, len(history) + 1))
+        histories.append(history)
+    return histories
+
+
+def train_many(model_name: str, data: Splits, seeds, epochs: int = 10, batch_size: int = 64,
+               learning_rate: float = 1e-3, labels=None, ks=None, probe: np.ndarray | None = None,
+               jit_compile="auto", **model_kwargs) -> list[Run]:
+    """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Run` per seed.
+
+    ``ks`` (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or
+    one per seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is
+    the wall time of the whole batch (build, training, evaluation) divided by the number of members.
+    """
+    start = time.perf_counter()
+    seeds = [int(s) for s in seeds]
+    ks = [int(k) for k in ks] if ks is not None else [int(model_kwargs.get("k", 32))] * len(seeds)
+    labels = [labels or model_name] * len(seeds) if labels is None or isinstance(labels, str) else list(labels)
+    settings = {key: value for key, value in model_kwargs.items() if key != "k"}
+    references = [build_model(model_name, k=k, **settings) for k in ks]
+    members = MemberAutoencoder(references[0], seeds, ks, np.concatenate([data.train, data.val]),
+                                dropout_seed=int(np.random.default_rng(seeds).integers(2**31)))
+    histories = fit_members(members, data_orders(seeds, len(data.train), epochs),
+                            len(data.train) + np.arange(len(data.val)), batch_size, learning_rate, probe, jit_compile)
+    reconstruction, z, _ = members.forward(data.test)
+    reconstruction, z = keras.ops.convert_to_numpy(reconstruction), keras.ops.convert_to_numpy(z)
+    autoencoders = members.export(references)
+    wall = (time.perf_counter() - start) / len(seeds)
+    return [_run(labels[m], seeds[m], histories[m], z[m], reconstruction[m], autoencoders[m], data, wall)
+            for m in range(len(seeds))]

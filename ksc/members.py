@@ -1,0 +1,195 @@
+"""M autoencoders of one architecture as one Keras model: every weight gets a leading member axis.
+
+Member m is the autoencoder :func:`ksc.models.build_model` builds (same layers, penalties, Dropout
+and Top-K), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes
+``einsum("mbi,mio->mbo")``. The training loss is the sum over members of each member's own loss
+(mean squared error plus its own penalties), so the gradient with respect to member m's weights is
+the gradient of its solo loss, and Adam, being per-parameter, updates each member as if it trained
+alone. Activity penalties are divided by the batch size, as Keras does (and did for the authors).
+
+The model holds its images; its input is one row index per (batch row, member), so every member
+reads its own data order. Index -1 pads the last, partial batch of an epoch to full size (static
+shapes for the compiler); every per-member statistic leaves padding rows out.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import keras
+from keras import ops
+
+from .layers import ChaosActivation, TargetVarianceRegularizer, TopK, chaos_activation
+from .models import Autoencoder
+
+
+def _penalty_weights(regularizer) -> tuple[float, float]:
+    """(l1, l2) of a Keras L1 / L2 / L1L2 regulariser."""
+    as_float = lambda v: float(ops.convert_to_numpy(v))
+    return as_float(getattr(regularizer, "l1", 0.0)), as_float(getattr(regularizer, "l2", 0.0))
+
+
+def _plan(reference: Autoencoder) -> list[tuple]:
+    """The reference model's layers as steps (kind, name, settings); input and reshape layers left out."""
+    steps = []
+    for layer in reference.model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            steps.append(("dense", layer.name, dict(activation=layer.activation, shape=tuple(layer.kernel.shape),
+                                                    kernel_regularizer=layer.kernel_regularizer,
+                                                    activity_regularizer=layer.activity_regularizer)))
+        elif isinstance(layer, ChaosActivation):
+            steps.append(("chaos", layer.name, dict(omega=layer.omega, alpha=layer.alpha, beta=layer.beta)))
+        elif isinstance(layer, keras.layers.Dropout):
+            steps.append(("dropout", layer.name, dict(rate=layer.rate)))
+        elif isinstance(layer, TopK):
+            steps.append(("topk", layer.name, dict(by=layer.by, activity_regularizer=layer.activity_regularizer)))
+        elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape)):
+            raise TypeError(f"no member form for layer {layer.name!r} ({type(layer).__name__})")
+    return steps
+
+
+def member_topk(z_MBD, k_M, by: str = "abs"):
+    """Top-K per row with member m keeping k_M[m] entries (ties at the k-th value are all kept)."""
+    scores = ops.abs(z_MBD) if by == "abs" else z_MBD
+    values, _ = ops.top_k(scores, k=int(np.max(k_M)))
+    kth = ops.take_along_axis(values, ops.reshape(ops.convert_to_tensor(np.asarray(k_M) - 1, "int32"), (-1, 1, 1))
+                              * ops.ones_like(values[..., :1], dtype="int32"), axis=-1)
+    return z_MBD * ops.stop_gradient(ops.cast(scores >= kth, z_MBD.dtype))
+
+
+def _activity_penalty(regularizer, z_MBD, valid_MB, n):
+    """Per-member activity penalty over the valid rows, divided by the batch size as Keras does."""
+    w = valid_MB[..., None]
+    if isinstance(regularizer, TargetVarianceRegularizer):
+        mean = ops.sum(w * z_MBD, axis=1, keepdims=True) / n
+        gap = ops.mean(ops.sum(w * ops.square(z_MBD - mean), axis=1) / n, axis=-1) - regularizer.target
+        value = regularizer.strength * (ops.abs(gap) if regularizer.form == "abs" else ops.square(gap))
+    else:
+        l1, l2 = _penalty_weights(regularizer)
+        value = l1 * ops.sum(w * ops.abs(z_MBD), axis=(1, 2)) + l2 * ops.sum(w * ops.square(z_MBD), axis=(1, 2))
+    return value / n
+
+
+class MemberMean(keras.metrics.Metric):
+    """Per-member mean of a per-batch value, each batch weighted by its number of rows (as Keras's loss)."""
+
+    def __init__(self, n_members: int, name: str = "member_loss"):
+        super().__init__(name=name)
+        self.n_members = n_members
+        self.total = self.add_variable(shape=(n_members,), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, values_M, weight):
+        self.total.assign_add(values_M * weight)
+        self.count.assign_add(weight)
+
+    def result(self):
+        mean = self.total / ops.maximum(self.count, 1.0)
+        return {f"{self.name}_{m}": mean[m] for m in range(self.n_members)}
+
+
+class MemberAutoencoder(keras.Model):
+    """len(seeds) copies of ``reference``'s architecture with their own weights, trained together by ``fit``.
+
+    Member m's initial weights come from seeds[m] alone; ks[m] is its Top-K size; ``images``
+    (n, 28, 28) are what the input row indices select.
+    """
+
+    def __init__(self, reference: Autoencoder, seeds, ks, images: np.ndarray, dropout_seed: int = 0):
+        super().__init__(name=f"{reference.model.name}_members")
+        self.steps = _plan(reference)
+        self.encoder_output = reference.encoder.layers[-1].name
+        self.ks = np.asarray(ks, dtype=np.int32)
+        if len(self.ks) != len(seeds):
+            raise ValueError(f"one k per seed: {len(seeds)} seeds, {len(self.ks)} ks")
+        self.kernels, self.biases = {}, {}
+        for kind, name, settings in self.steps:
+            if kind == "dense":
+                fan_in, fan_out = settings["shape"]
+                self.kernels[name] = self.add_weight(shape=(len(seeds), fan_in, fan_out), initializer="zeros",
+                                                     name=f"{name}_kernel")
+                self.biases[name] = self.add_weight(shape=(len(seeds), fan_out), initializer="zeros", name=f"{name}_bias")
+        self.initialise(seeds)
+        flat = np.asarray(images, keras.config.floatx()).reshape(len(images), -1)
+        self.images = self.add_weight(shape=flat.shape, trainable=False, name="images",
+                                      initializer=keras.initializers.Constant(flat))
+        self.image_shape = tuple(images.shape[1:])
+        self.member_loss = MemberMean(len(seeds))
+        self.dropout_seed = keras.random.SeedGenerator(dropout_seed)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.ks)
+
+    def initialise(self, seeds) -> None:
+        """Glorot-uniform kernels and zero biases (Keras's Dense defaults); member m's drawn from seeds[m] alone."""
+        rngs = [np.random.default_rng([int(seed), 0]) for seed in seeds]
+        for name, kernel in self.kernels.items():
+            fan_in, fan_out = kernel.shape[1:]
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            kernel.assign(np.stack([rng.uniform(-limit, limit, (fan_in, fan_out)) for rng in rngs]).astype(kernel.dtype))
+            self.biases[name].assign(np.zeros(self.biases[name].shape, self.biases[name].dtype))
+
+    def load_member(self, m: int, autoencoder: Autoencoder) -> None:
+        """Copies the Dense weights of a model built by :func:`ksc.models.build_model` into member m."""
+        for name in self.kernels:
+            for variable, value in zip((self.kernels[name], self.biases[name]),
+                                       autoencoder.model.get_layer(name).get_weights()):
+                stacked = variable.numpy().copy()
+                stacked[m] = value
+                variable.assign(stacked)
+
+    def export(self, autoencoders) -> list:
+        """Writes member m's weights into autoencoders[m] (built by :func:`ksc.models.build_model`); returns them."""
+        weights = {name: (self.kernels[name].numpy(), self.biases[name].numpy())
+                   for name in self.kernels}
+        for m, autoencoder in enumerate(autoencoders):
+            for name, (kernel, bias) in weights.items():
+                autoencoder.model.get_layer(name).set_weights([kernel[m], bias[m]])
+        return list(autoencoders)
+
+    def forward(self, x, valid_MB=None, training: bool = False):
+        """(reconstruction (M, B, ...), latent (M, B, D), penalty (M,)) for x: (M, B, 28, 28), or (B, 28, 28) for all."""
+        shared = len(x.shape) == 1 + len(self.image_shape)
+        h = ops.cast(ops.reshape(x, (ops.shape(x)[0], -1) if shared else (self.n_members, ops.shape(x)[1], -1)),
+                     self.compute_dtype)
+        if valid_MB is None:
+            valid_MB = ops.ones((self.n_members, ops.shape(h)[-2]), dtype=h.dtype)
+        n = ops.sum(valid_MB[0])
+        penalty, latent = ops.zeros((self.n_members,)), None
+        for kind, name, settings in self.steps:
+            if kind == "dense":
+                kernel = self.kernels[name]
+                h = ops.einsum("bi,mio->mbo" if shared else "mbi,mio->mbo", h, kernel)
+                h = settings["activation"](h + self.biases[name][:, None, :])
+                shared = False
+                if settings["kernel_regularizer"] is not None:
+                    l1, l2 = _penalty_weights(settings["kernel_regularizer"])
+                    penalty = penalty + l1 * ops.sum(ops.abs(kernel), axis=(1, 2)) + l2 * ops.sum(ops.square(kernel), axis=(1, 2))
+            elif kind == "chaos":
+                h = chaos_activation(h, **settings)
+            elif kind == "dropout" and training:
+                h = keras.random.dropout(h, settings["rate"], seed=self.dropout_seed)
+            elif kind == "topk":
+                h = member_topk(h, self.ks, settings["by"])
+            if settings.get("activity_regularizer") is not None:
+                penalty = penalty + _activity_penalty(settings["activity_regularizer"], h, valid_MB, n)
+            if name == self.encoder_output:
+                latent = h
+        return ops.reshape(h, (self.n_members, -1) + self.image_shape), latent, penalty
+
+    def call(self, rows_BM, training: bool = False):
+        rows_MB = ops.transpose(rows_BM)
+        valid_MB = ops.cast(rows_MB >= 0, self.compute_dtype)
+        target = ops.reshape(ops.take(self.images, ops.maximum(rows_MB, 0), axis=0),
+                             (self.n_members, -1) + self.image_shape)
+        reconstruction, _, penalty = self.forward(target, valid_MB, training)
+        return reconstruction, target, valid_MB, penalty
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Sum over members of (mean squared error over the valid rows + the member's penalties)."""
+        reconstruction, target, valid_MB, penalty = y_pred
+        n = ops.sum(valid_MB[0])
+        squared = ops.mean(ops.square(reconstruction - target), axis=tuple(range(2, len(target.shape))))
+        loss_M = ops.sum(valid_MB * squared, axis=1) / n + penalty
+        self.member_loss.update_state(loss_M, n)
+        return ops.sum(loss_M)
