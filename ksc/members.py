@@ -1,8 +1,8 @@
 """M autoencoders of one architecture as one Keras model: every weight gets a leading member axis.
 
 Member m is the autoencoder :func:`ksc.models.build_model` builds (same layers, penalties, Dropout
-and Top-K), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes
-``einsum("mbi,mio->mbo")``. The training loss is the sum over members of each member's own loss
+and Top-K), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes a batched matmul
+(M, B, in) @ (M, in, out). The training loss is the sum over members of each member's own loss
 (mean squared error plus its own penalties), so the gradient with respect to member m's weights is
 the gradient of its solo loss, and Adam, being per-parameter, updates each member as if it trained
 alone. Activity penalties are divided by the batch size, as Keras does (and did for the authors).
@@ -159,9 +159,7 @@ class MemberAutoencoder(keras.Model):
         for kind, name, settings in self.steps:
             if kind == "dense":
                 kernel = self.kernels[name]
-                h = ops.einsum("bi,mio->mbo" if shared else "mbi,mio->mbo", h, kernel)
-                h = settings["activation"](h + self.biases[name][:, None, :])
-                shared = False
+                h = settings["activation"](ops.matmul(h, kernel) + self.biases[name][:, None, :])  # (B, I) broadcasts
                 if settings["kernel_regularizer"] is not None:
                     l1, l2 = _penalty_weights(settings["kernel_regularizer"])
                     penalty = penalty + l1 * ops.sum(ops.abs(kernel), axis=(1, 2)) + l2 * ops.sum(ops.square(kernel), axis=(1, 2))

@@ -115,12 +115,13 @@ def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.nda
     """Trains every member on its own row orders ((epochs, members, n), indices into ``members``' images).
 
     One compiled call per epoch (``steps_per_execution`` covers the epoch); the validation loss is
-    measured on ``val_rows`` after every epoch. Returns each member's history (loss, val_loss, probe).
+    measured on ``val_rows`` ((n_val,) for all members or (members, n_val)) after every epoch.
+    Returns each member's history (loss, val_loss, probe).
     """
     epochs, n_members, n = orders.shape
     steps = -(-n // batch_size)
     train_rows = np.concatenate([_padded_batches(order, batch_size) for order in orders])
-    val = _padded_batches(np.broadcast_to(val_rows, (n_members, len(val_rows))), batch_size)
+    val = _padded_batches(np.broadcast_to(val_rows, (n_members, np.shape(val_rows)[-1])), batch_size)
     members.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps,
                     jit_compile=jit_compile)
     callbacks = [_MemberProbe(members, probe)] if probe is not None else []
@@ -136,28 +137,49 @@ def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.nda
     return histories
 
 
-def train_many(model_name: str, data: Splits, seeds, epochs: int = 10, batch_size: int = 64,
+def _pool(datasets) -> tuple[np.ndarray, list[int]]:
+    """The training and validation images of every distinct data set, stacked, and where each set starts."""
+    distinct = list({id(d): d for d in datasets}.values())
+    sizes = {(len(d.train), len(d.val), len(d.test)) for d in distinct}
+    if len(sizes) > 1:
+        raise ValueError(f"data sets trained together need equal train/val/test sizes, got {sorted(sizes)}")
+    images = np.concatenate([np.concatenate([d.train, d.val]) for d in distinct])
+    block = len(distinct[0].train) + len(distinct[0].val)
+    offsets = {id(d): i * block for i, d in enumerate(distinct)}
+    return images, [offsets[id(d)] for d in datasets]
+
+
+def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int = 64,
                learning_rate: float = 1e-3, labels=None, ks=None, probe: np.ndarray | None = None,
                jit_compile="auto", **model_kwargs) -> list[Run]:
     """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Run` per seed.
 
-    ``ks`` (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or
-    one per seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is
-    the wall time of the whole batch (build, training, evaluation) divided by the number of members.
+    ``data`` is one :class:`~ksc.chaos.Splits` for all, or one per seed (of equal sizes); ``ks``
+    (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or one per
+    seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is the wall
+    time of the whole batch (build, training, evaluation) divided by the number of members.
     """
     start = time.perf_counter()
     seeds = [int(s) for s in seeds]
+    datasets = [data] * len(seeds) if isinstance(data, Splits) else list(data)
     ks = [int(k) for k in ks] if ks is not None else [int(model_kwargs.get("k", 32))] * len(seeds)
     labels = [labels or model_name] * len(seeds) if labels is None or isinstance(labels, str) else list(labels)
+    if not len(datasets) == len(ks) == len(labels) == len(seeds):
+        raise ValueError(f"one data set, k and label per seed: {len(seeds)} seeds, {len(datasets)} data sets, "
+                         f"{len(ks)} ks, {len(labels)} labels")
     settings = {key: value for key, value in model_kwargs.items() if key != "k"}
     references = [build_model(model_name, k=k, **settings) for k in ks]
-    members = MemberAutoencoder(references[0], seeds, ks, np.concatenate([data.train, data.val]),
+    images, offsets = _pool(datasets)
+    members = MemberAutoencoder(references[0], seeds, ks, images,
                                 dropout_seed=int(np.random.default_rng(seeds).integers(2**31)))
-    histories = fit_members(members, data_orders(seeds, len(data.train), epochs),
-                            len(data.train) + np.arange(len(data.val)), batch_size, learning_rate, probe, jit_compile)
-    reconstruction, z, _ = members.forward(data.test)
+    n_train, n_val = len(datasets[0].train), len(datasets[0].val)
+    offsets_M = np.array(offsets)[:, None]
+    histories = fit_members(members, data_orders(seeds, n_train, epochs) + offsets_M, offsets_M + n_train + np.arange(n_val),
+                            batch_size, learning_rate, probe, jit_compile)
+    shared = all(d is datasets[0] for d in datasets)
+    reconstruction, z, _ = members.forward(datasets[0].test if shared else np.stack([d.test for d in datasets]))
     reconstruction, z = keras.ops.convert_to_numpy(reconstruction), keras.ops.convert_to_numpy(z)
     autoencoders = members.export(references)
     wall = (time.perf_counter() - start) / len(seeds)
-    return [_run(labels[m], seeds[m], histories[m], z[m], reconstruction[m], autoencoders[m], data, wall)
+    return [_run(labels[m], seeds[m], histories[m], z[m], reconstruction[m], autoencoders[m], datasets[m], wall)
             for m in range(len(seeds))]

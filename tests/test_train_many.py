@@ -153,3 +153,14 @@ def test_models_trained_together_are_distributed_like_models_trained_one_by_one(
     other = [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "k": 2})] if name == "v4" else \
         [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "epochs": 1})]
     assert _differs(one_by_one, other) != []
+
+
+def test_members_may_train_on_different_data_sets(data):
+    henon = chaos.make_splits("henon", 200, 50, 100, seed=0)
+    mixed = train_many("dense_relu", [data, henon, data], seeds=[7, 7, 8], epochs=2, batch_size=32, **SMALL)
+    alone = train_many("dense_relu", henon, seeds=[7], epochs=2, batch_size=32, **SMALL)[0]
+    np.testing.assert_allclose(mixed[1].z_test, alone.z_test, atol=1e-5)
+    assert mixed[1].metrics["mean_predictor_mse"] == alone.metrics["mean_predictor_mse"]
+    assert mixed[0].metrics["mean_predictor_mse"] != alone.metrics["mean_predictor_mse"]
+    with pytest.raises(ValueError, match="equal train/val/test sizes"):
+        train_many("dense_relu", [data, chaos.make_splits("henon", 100, 50, 100)], seeds=[0, 1], epochs=1)

@@ -1,0 +1,71 @@
+"""Training speed, side by side: the reference (one Keras ``fit`` per model) against :func:`train_many`.
+
+Both ways train the same model on the same images with the authors' protocol (Adam 1e-3, batch
+64); a model-run's time is its whole wall time (build, compile, training, evaluation, metrics),
+and for a batch of M models trained together, the batch's wall time divided by M. The two ways
+alternate within every repeat, so a machine shared with other work slows both alike; the ratio
+is taken within each repeat.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import chaos
+from .results import _plain, provenance, write_atomic
+from .training import train, train_many
+
+FIT_WAY, KSC_WAY = "keras fit, one model per run", "ksc train_many"
+
+
+def train_speed(members=(1, 10, 60), repeats: int = 2, fit_runs: int = 3, model: str = "v4", n_train: int = 2000,
+                n_val: int = 200, n_test: int = 500, epochs: int = 10, batch_size: int = 64, log=print) -> pd.DataFrame:
+    """One row per (repeat, way, M): wall seconds of the batch and per model-run."""
+    data = chaos.make_splits("logistic", n_train, n_val, n_test, seed=0)
+    setting = dict(epochs=epochs, batch_size=batch_size)
+    rows = []
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        for seed in range(fit_runs):
+            train(model, data, seed=seed, **setting)
+        rows.append({"repeat": repeat, "way": FIT_WAY, "members": 1, "models": fit_runs,
+                     "wall_seconds": time.perf_counter() - start})
+        for m in members:
+            start = time.perf_counter()
+            train_many(model, data, seeds=range(m), **setting)
+            rows.append({"repeat": repeat, "way": KSC_WAY, "members": m, "models": m,
+                         "wall_seconds": time.perf_counter() - start})
+        log(f"repeat {repeat}: " + ", ".join(f"{r['way']} M={r['members']}: {r['wall_seconds'] / r['models']:.2f} s/run"
+                                             for r in rows if r["repeat"] == repeat))
+    timings = pd.DataFrame(rows)
+    timings["seconds_per_run"] = timings.wall_seconds / timings.models
+    return timings
+
+
+def speedups(timings: pd.DataFrame) -> pd.DataFrame:
+    """Per way and M: median seconds per model-run, and fit-way / this-way ratios within each repeat."""
+    fit = timings[timings.way == FIT_WAY].set_index("repeat").seconds_per_run
+    rows = []
+    for (way, m), group in timings.groupby(["way", "members"], sort=False):
+        ratio = fit.loc[group.repeat].to_numpy() / group.seconds_per_run.to_numpy()
+        rows.append({"way": way, "members": m, "repeats": len(group),
+                     "seconds_per_run": group.seconds_per_run.median(),
+                     "speedup_vs_fit": float(pd.Series(ratio).median()),
+                     "speedup_min": float(ratio.min()), "speedup_max": float(ratio.max())})
+    return pd.DataFrame(rows)
+
+
+def write_benchmark(path, timings: pd.DataFrame, settings: dict) -> Path:
+    """JSON with the settings, every timing, the speed-ups and the machine (see :func:`ksc.results.provenance`)."""
+    record = {"settings": _plain(settings), "timings": _plain(timings), "speedups": _plain(speedups(timings)),
+              "provenance": provenance([], float(timings.wall_seconds.sum()))}
+    return write_atomic(Path(path), json.dumps(record, indent=1, allow_nan=False))
+
+
+def read_benchmark(path) -> dict:
+    record = json.loads(Path(path).read_text())
+    record["timings"], record["speedups"] = pd.DataFrame(record["timings"]), pd.DataFrame(record["speedups"])
+    return record
