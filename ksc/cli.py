@@ -1,4 +1,4 @@
-"""The ``ksc`` command: build the book, list the chapters' parameters, re-run a chapter or sweep one."""
+"""The ``ksc`` command: build the book, check it in a browser, list the chapters' parameters, re-run or sweep a chapter."""
 from __future__ import annotations
 
 import argparse
@@ -30,7 +30,20 @@ def _parser():
     _parameter_options(run, "set a parameter; VALUE is read as YAML: 16, 0.5, true, [2, 4], abs")
     sweep = sub.add_parser("sweep", help="run a chapter for every combination of values, plus one metrics table")
     _parameter_options(sweep, "comma-separated values to sweep, e.g. -p k 4,8,16 (a single value is fixed)")
+    check = sub.add_parser("check", help="open every page of the built website in headless Chromium and report breakage")
+    check.add_argument("html", nargs="?", default="_build/html", help="the website's folder (default: _build/html)")
+    check.add_argument("--screenshots", help="where the page screenshots go (default: screenshots/ beside the website)")
     return parser
+
+
+def check_site(html: Path, screenshots: Path | None) -> int:
+    """Prints each page's problems; the number of broken pages."""
+    from . import browser
+
+    report = browser.check_site(html, screenshots or html.parent / "screenshots")
+    for page, problems in report.items():
+        print(f"{page}: {'ok' if not problems else '; '.join(problems)}")
+    return sum(bool(problems) for problems in report.values())
 
 
 def list_chapters(only=None) -> str:
@@ -56,6 +69,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "build":
             book.build(out=Path(args.out) if args.out else None, parameter_file=args.parameters, only=args.only)
+        elif args.command == "check":
+            broken = check_site(Path(args.html), Path(args.screenshots) if args.screenshots else None)
+            if broken:
+                raise RuntimeError(f"{broken} page(s) with problems")
         elif args.command == "list":
             print(list_chapters(args.chapter))
         elif args.command == "run":

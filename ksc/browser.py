@@ -1,0 +1,135 @@
+"""Every page of a built website, opened in headless Chromium the way a reader opens it.
+
+A local HTTP server on 127.0.0.1 serves ``_build/html``; Chromium (Debian's ``chromium`` and
+``chromium-driver``, driven by Selenium) loads each page and we collect what a reader would see
+broken: a papermill error cell, an image that did not load, a link to a page or anchor of the site
+that does not exist, and JavaScript console errors. A full-page screenshot of every page is saved.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tempfile
+import threading
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# Without the background-networking flags Chromium calls home at start-up, which a closed network refuses.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+WIDTH, HEIGHT, MAX_SCREENSHOT_HEIGHT = 1280, 900, 12000
+
+_PAGE_STATE = """
+return {
+  brokenImages: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  errorOutputs: document.querySelectorAll('.cell_output .traceback, .cell_output .output.error').length,
+  papermillError: (document.body?.innerText ?? '').includes('An Exception was encountered at'),
+};
+"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def serve(folder: Path):
+    """A local HTTP server for ``folder``; yields its base URL (``http://127.0.0.1:<port>/``)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def chromium():
+    """Headless Chromium with a fresh profile, its console log recorded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    with tempfile.TemporaryDirectory(prefix="ksc-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in FLAGS + [f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}"]:
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        driver.set_page_load_timeout(120)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def pages(html: Path) -> list[str]:
+    """Every HTML page of the site, relative to its root (the theme's own files excluded)."""
+    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
+                  if not p.relative_to(html).parts[0].startswith("_"))
+
+
+@functools.lru_cache(maxsize=None)
+def _anchors(path: Path) -> frozenset:
+    return frozenset(re.findall(r'\sid="([^"]+)"', path.read_text(errors="replace")))
+
+
+def broken_link(href: str, base: str, html: Path) -> str | None:
+    """Why an internal link does not resolve (missing file or anchor), or None; outside links are not followed."""
+    if not href.startswith(base):
+        return None
+    parts = urlsplit(href)
+    target = html / unquote(parts.path).lstrip("/")
+    if parts.path.endswith("/"):
+        target = target / "index.html"
+    if not target.is_file():
+        return f"broken link {href[len(base):]}: no such file"
+    if parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _anchors(target):
+        return f"broken link {href[len(base):]}: no such anchor"
+    return None
+
+
+def _screenshot(driver, path: Path):
+    """The whole page: the window is made as tall as the page (up to a limit), shot, and set back."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(WIDTH, min(height, MAX_SCREENSHOT_HEIGHT))
+    driver.save_screenshot(str(path))
+    driver.set_window_size(WIDTH, HEIGHT)
+
+
+def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None = None) -> list[str]:
+    """What is broken on one page, as short sentences (empty when nothing is)."""
+    driver.get_log("browser")  # drop what earlier pages left behind
+    driver.get(base + page)
+    state = driver.execute_script(_PAGE_STATE)
+    problems = [f"missing image {src}" for src in state["brokenImages"]]
+    problems += sorted({why for why in (broken_link(h, base, html) for h in state["links"]) if why})
+    if state["errorOutputs"] or state["papermillError"]:
+        problems.append(f"error cell ({state['errorOutputs']} error outputs)")
+    problems += [f"console error: {entry['message']}" for entry in driver.get_log("browser")
+                 if entry["level"] == "SEVERE"]
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        _screenshot(driver, screenshot)
+    return problems
+
+
+def check_site(html: Path, screenshots: Path | None = None) -> dict[str, list[str]]:
+    """Page -> its problems, for every page of the site in ``html``; screenshots as ``<page>.png``."""
+    html = Path(html)
+    report = {}
+    with serve(html) as base, chromium() as driver:
+        for page in pages(html):
+            shot = None if screenshots is None else Path(screenshots) / (page.replace("/", "__") + ".png")
+            report[page] = check_page(driver, base, page, html, shot)
+    return report
