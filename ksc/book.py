@@ -101,7 +101,8 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
                                    on_cell=progress.cell_started)
     except papermill.PapermillExecutionError as error:
         where = f"cell {error.cell_index + 1}" if error.cell_index is not None else "a cell"
-        partial.replace(failed)
+        if partial.exists():
+            partial.replace(failed)
         raise ChapterFailed(f"{source.stem} failed in {where}: {error.ename}: {_short(error.evalue)} "
                             f"(notebook: {failed})") from None
     finally:
@@ -126,8 +127,9 @@ def chapter_times(results_dir: Path, stems) -> str:
             continue
         prov = json.loads(path.read_text())["provenance"]
         total += prov["wall_seconds"]
-        rows.append(f"| {{doc}}`../notebooks/{stem}` | {prov['wall_seconds']:.1f} | {prov['device']} | "
-                    f"{prov['keras_backend']} {prov.get('backend_version') or ''} | {prov['finished_at']} |")
+        finished = prov["finished_at"][:16].replace("T", " ")
+        rows.append(f"| {{doc}}`{stem} <../notebooks/{stem}>` | {prov['wall_seconds']:.1f} | {prov['device']} | "
+                    f"{prov['keras_backend']} {prov.get('backend_version') or ''} | {finished} |")
     head = ["| chapter | wall time (s) | device | Keras backend | finished (UTC) |", "|---|--:|---|---|---|"]
     return "\n".join(head + rows + [f"| **all chapters** | **{total:.1f}** | | | |"]) + "\n"
 

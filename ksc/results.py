@@ -11,6 +11,7 @@ interrupted run never leaves a half-written file and never replaces good results
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
 import math
 import os
@@ -145,21 +146,20 @@ def describe_runtime() -> str:
 
 
 def provenance_table(record: dict) -> str:
-    """Markdown: what ran a chapter and for how long, from its results record."""
+    """HTML: what ran a chapter and for how long, from its results record."""
     prov = record["provenance"]
-    seeds = ", ".join(map(str, prov["seeds"])) or "none"
     rows = [("wall time", f"{prov['wall_seconds']:.1f} s"), ("device", prov["device"]),
             ("Keras", f"{prov['keras_version']}, {prov['keras_backend']} backend {prov.get('backend_version') or ''}"),
             ("ksc, Python", f"{prov['ksc_version']}, {prov['python']}"), ("platform", prov["platform"]),
-            ("seeds", seeds), ("finished (UTC)", prov["finished_at"]),
-            ("results file", f"`{record['chapter']}.json`: the parameters, every metric row and the claims")]
-    return "\n".join(["**How this page was computed.**", "", "| | |", "|---|---|"]
-                     + [f"| {name} | {value} |" for name, value in rows])
+            ("seeds", ", ".join(map(str, prov["seeds"])) or "none"), ("finished (UTC)", prov["finished_at"]),
+            ("results file", f"{record['chapter']}.json: the parameters, every metric row and the claims")]
+    body = "".join(f"<tr><th>{html.escape(name)}</th><td>{html.escape(str(value))}</td></tr>" for name, value in rows)
+    return f"<p><strong>How this page was computed.</strong></p><table class=\"ksc-provenance\">{body}</table>"
 
 
 def show_provenance(results_dir, chapter: str):
     """Displays the provenance of the run that just wrote ``<results_dir>/<chapter>.json``."""
-    from IPython.display import Markdown, display
+    from IPython.display import HTML, display
 
     record = json.loads((Path(results_dir) / f"{chapter}.json").read_text())
-    display(Markdown(provenance_table(record)))
+    display(HTML(provenance_table(record)))
