@@ -18,6 +18,13 @@ def _page(smoke_book, stem):
     return (smoke_book / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
 
 
+def test_every_chapter_offers_its_executed_notebook_for_download(smoke_book):
+    html = smoke_book / "_build" / "html"
+    for stem in STEMS:
+        assert f'href="../_sources/notebooks/{stem}.ipynb"' in _page(smoke_book, stem)
+        assert (html / "_sources" / "notebooks" / f"{stem}.ipynb").stat().st_size > 1000
+
+
 def test_colab_buttons_open_the_committed_source_notebooks(smoke_book):
     url, branch = chapter_cells.repository()
     repo = url.removeprefix("https://github.com/")
