@@ -69,3 +69,19 @@ def read_benchmark(path) -> dict:
     record = json.loads(Path(path).read_text())
     record["timings"], record["speedups"] = pd.DataFrame(record["timings"]), pd.DataFrame(record["speedups"])
     return record
+
+
+def chapter_times(results_dir, stems) -> pd.DataFrame:
+    """Per chapter with a results file: wall time, models trained and the seconds their runs took, device, backend."""
+    rows = []
+    for stem in stems:
+        path = Path(results_dir) / f"{stem}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        runs = [row for row in record["metrics"] if isinstance(row, dict) and row.get("wall_seconds") is not None]
+        prov = record["provenance"]
+        rows.append({"chapter": stem, "wall_seconds": prov["wall_seconds"], "models_trained": len(runs),
+                     "training_seconds": sum(row["wall_seconds"] for row in runs),
+                     "device": prov["device"], "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}"})
+    return pd.DataFrame(rows, columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend"])

@@ -307,3 +307,28 @@ def decoder_maps(maps: dict):
         ax.set_xticks([]), ax.set_yticks([]), ax.set_title(title, fontsize=9), ax.legend(fontsize=7, loc="lower right")
     fig.colorbar(points, ax=list(axes[0]), label="log10 firing frequency", shrink=0.8)
     return fig
+
+
+def speed_figure(speedups: pd.DataFrame):
+    """Seconds per model-run of each training way (rows of :func:`ksc.benchmark.speedups`), speed-up on each bar."""
+    labels = [way if way.startswith("keras") else f"{way}, M = {m}" for way, m in zip(speedups.way, speedups.members)]
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(labels) + 1.2))
+    bars = ax.barh(labels, speedups.seconds_per_run, color=plt.cm.viridis(np.linspace(0.1, 0.85, len(labels))))
+    for bar, ratio in zip(bars, speedups.speedup_vs_fit):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f"  ×{ratio:.1f}", va="center", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds per model-run (median over repeats)")
+    ax.set_xlim(0, 1.25 * speedups.seconds_per_run.max())
+    fig.tight_layout()
+    return fig
+
+
+def chapter_times_figure(times: pd.DataFrame):
+    """Wall time per chapter, the part spent training models drawn over it (rows of :func:`ksc.benchmark.chapter_times`)."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(times) + 1.2))
+    ax.barh(times.chapter, times.wall_seconds, color="0.8", label="whole chapter")
+    ax.barh(times.chapter, times.training_seconds, color=plt.cm.viridis(0.3), label="training models")
+    ax.invert_yaxis()
+    ax.set_xlabel("wall time (s)"), ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

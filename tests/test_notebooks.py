@@ -46,7 +46,9 @@ def test_every_chapter_writes_a_complete_results_file(smoke_book):
         for name, value in smoke.get(stem, {}).items():
             assert record["parameters"][name] == value
         assert len(record["metrics"]) > 0
-        assert len(record["claims"]) > 0 and set(record["claims"].verdict) <= set(claims.VERDICTS)
+        # every page judges claims of the papers, except the Performance page, which measures the code
+        assert (len(record["claims"]) > 0) != (stem == "95_performance")
+        assert set(record["claims"].get("verdict", [])) <= set(claims.VERDICTS)
         prov = record["provenance"]
         assert prov["wall_seconds"] > 0 and prov["keras_backend"] == "tensorflow" and prov["device"]
 
