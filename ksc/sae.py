@@ -1,4 +1,4 @@
-"""TopK sparse autoencoder and its variational twin (vSAE), in backend-agnostic Keras 3.
+"""TopK sparse autoencoders and their variational twin (vSAE), in backend-agnostic Keras 3.
 
 TopK SAE (Gao et al. 2024)::
 
@@ -14,10 +14,13 @@ mu + eps with eps ~ N(0, 1) (fixed unit variance), before TopK; the loss adds be
 KL = 1/2 ||mu||^2, beta rising linearly from 0 over the first ``warmup_fraction`` of training. With
 ``sample=False`` nothing is sampled (the vSAE authors' public code by default): only the KL penalty
 remains. At evaluation the code is TopK(mu).
+
+:class:`TopKSAE` holds M independent dictionaries (members) with a leading member axis on every
+weight, each with its own k, initialisation and data order, trained in one computation: the loss is
+the sum of the members' own losses, so each member's gradient is the one it would get alone.
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import NamedTuple
 
@@ -27,89 +30,83 @@ from .backend import keras
 from keras import ops
 
 from .chaos import Splits
-from .layers import topk_mask
+from .members import member_topk
 from .metrics import sae_metrics
 from .superposition import feature_recovery
-from .training import train
+from .training import train_many
 
 SAE_KINDS = ("topk_sae", "vsae", "vsae_mean")  # vsae_mean: KL penalty, no sampling
 
 
 @keras.saving.register_keras_serializable(package="ksc")
 class TopKSAE(keras.Model):
-    """One dictionary of ``n_latents`` directions in R^``dim``; ``variational`` turns it into the vSAE."""
+    """M dictionaries of ``n_latents`` directions in R^``dim`` (one per seed and k); ``variational`` makes them vSAEs.
 
-    def __init__(self, dim: int, n_latents: int, k: int, variational: bool = False, sample: bool = True,
-                 beta: float = 1.0, warmup_steps: int = 0, auxk_alpha: float = 0.0, aux_k: int | None = None,
-                 dead_after: int = 10_000, b_dec_init=None, seed: int | None = None, **kwargs):
+    The model holds the training samples; its input is one row index per (batch row, member), so every
+    member reads its own data order.
+    """
+
+    def __init__(self, samples_ND, n_latents: int, ks, seeds, variational: bool = False, sample: bool = True,
+                 beta: float = 1.0, warmup_steps: int = 0, auxk_alpha: float = 0.0, dead_after: int = 10_000,
+                 **kwargs):
         super().__init__(**kwargs)
-        self.dim, self.n_latents, self.k = int(dim), int(n_latents), int(k)
+        self.samples = ops.convert_to_tensor(np.asarray(samples_ND, "float32"))
+        M, dim = len(seeds), samples_ND.shape[1]
+        self.ks, self.n_latents = [int(k) for k in ks], int(n_latents)
         self.variational, self.sample, self.beta = bool(variational), bool(sample), float(beta)
-        self.warmup_steps, self.auxk_alpha = int(warmup_steps), float(auxk_alpha)
-        self.aux_k, self.dead_after = int(aux_k or 2 * k), int(dead_after)
-        self.W_dec = self.add_weight(shape=(n_latents, dim), initializer=keras.initializers.RandomNormal(seed=seed),
-                                     constraint=keras.constraints.UnitNorm(axis=1), name="W_dec")
-        self.W_dec.assign(self.W_dec / ops.norm(self.W_dec, axis=1, keepdims=True))
-        self.W_enc = self.add_weight(shape=(dim, n_latents), initializer="zeros", name="W_enc")
-        self.W_enc.assign(ops.transpose(self.W_dec))
-        self.b_enc = self.add_weight(shape=(n_latents,), initializer="zeros", name="b_enc")
-        self.b_dec = self.add_weight(shape=(dim,), initializer="zeros", name="b_dec")
-        if b_dec_init is not None:
-            self.b_dec.assign(ops.convert_to_tensor(np.asarray(b_dec_init, "float32")))
-        # training state that the optimiser must not touch: steps taken, samples since each latent fired
+        self.warmup_steps, self.auxk_alpha, self.dead_after = int(warmup_steps), float(auxk_alpha), int(dead_after)
+        # member m's decoder is drawn from seeds[m] alone: the same seed gives the same start in any group
+        W = np.stack([np.random.default_rng([int(s), 2]).standard_normal((n_latents, dim)) for s in seeds])
+        W /= np.linalg.norm(W, axis=-1, keepdims=True)
+        self.W_dec = self.add_weight(shape=(M, n_latents, dim), initializer=keras.initializers.Constant(W),
+                                     constraint=keras.constraints.UnitNorm(axis=-1), name="W_dec")
+        self.W_enc = self.add_weight(shape=(M, dim, n_latents), name="W_enc",
+                                     initializer=keras.initializers.Constant(np.swapaxes(W, 1, 2)))
+        self.b_enc = self.add_weight(shape=(M, 1, n_latents), initializer="zeros", name="b_enc")
+        mean = np.broadcast_to(np.mean(samples_ND, axis=0), (M, 1, dim))
+        self.b_dec = self.add_weight(shape=(M, 1, dim), initializer=keras.initializers.Constant(mean), name="b_dec")
+        # training state the optimiser must not touch: steps taken, samples since each latent fired
         self.steps = self.add_weight(shape=(), initializer="zeros", trainable=False, name="steps")
-        self.since_fired = self.add_weight(shape=(n_latents,), initializer="zeros", trainable=False, name="since_fired")
-        self.noise = keras.random.SeedGenerator(seed)
+        self.since_fired = self.add_weight(shape=(M, n_latents), initializer="zeros", trainable=False,
+                                           name="since_fired")
+        self.noise = keras.random.SeedGenerator(int(np.random.default_rng(list(seeds)).integers(2**31)))
 
-    def encode(self, x_BD, training: bool = False):
-        """Code z (batch, latents) and, for the losses, the pre-activation and the mean mu."""
-        pre_BL = ops.matmul(x_BD - self.b_dec, self.W_enc) + self.b_enc
-        mu_BL = ops.relu(pre_BL)
-        s_BL = mu_BL
+    def encode(self, x_MBD, training: bool = False):
+        """Codes z (members, batch, latents) and, for the losses, the pre-activation and the mean mu."""
+        pre_MBL = ops.matmul(x_MBD - self.b_dec, self.W_enc) + self.b_enc
+        mu_MBL = ops.relu(pre_MBL)
+        s_MBL = mu_MBL
         if training and self.variational and self.sample:
-            s_BL = mu_BL + keras.random.normal(ops.shape(mu_BL), seed=self.noise)
-        z_BL = ops.relu(s_BL * ops.stop_gradient(topk_mask(s_BL, self.k, by="value")))
-        return z_BL, pre_BL, mu_BL
+            s_MBL = mu_MBL + keras.random.normal(ops.shape(mu_MBL), seed=self.noise)
+        return ops.relu(member_topk(s_MBL, self.ks, by="value")), pre_MBL, mu_MBL
 
-    def decode(self, z_BL):
-        return ops.matmul(z_BL, self.W_dec) + self.b_dec
+    def decode(self, z_MBL):
+        return ops.matmul(z_MBL, self.W_dec) + self.b_dec
 
-    def call(self, x_BD, training: bool = False):
-        z_BL, pre_BL, mu_BL = self.encode(x_BD, training)
-        x_hat_BD = self.decode(z_BL)
+    def call(self, rows_BM, training: bool = False):
+        x_MBD = ops.transpose(ops.take(self.samples, rows_BM, axis=0), (1, 0, 2))
+        z_MBL, pre_MBL, mu_MBL = self.encode(x_MBD, training)
+        x_hat_MBD = self.decode(z_MBL)
+        self.add_loss(ops.sum(ops.mean(ops.sum(ops.square(x_MBD - x_hat_MBD), axis=-1), axis=1)))
         if training:
             self.steps.assign_add(1.0)
             if self.variational:
                 ramp = ops.minimum(1.0, self.steps / max(self.warmup_steps, 1))
-                self.add_loss(self.beta * ramp * 0.5 * ops.mean(ops.sum(ops.square(mu_BL), axis=-1)))
+                self.add_loss(self.beta * ramp * 0.5 * ops.sum(ops.mean(ops.sum(ops.square(mu_MBL), axis=-1), axis=1)))
             if self.auxk_alpha > 0:
-                self.add_loss(self.auxk_alpha * self._auxk_loss(x_BD, x_hat_BD, z_BL, pre_BL))
-        return x_hat_BD
+                self.add_loss(self.auxk_alpha * ops.sum(self._auxk_loss(x_MBD, x_hat_MBD, z_MBL, pre_MBL)))
+        return x_hat_MBD
 
-    def _auxk_loss(self, x_BD, x_hat_BD, z_BL, pre_BL):
-        """Residual explained by the top aux_k latents that have not fired for ``dead_after`` samples."""
-        fired_L = ops.cast(ops.any(z_BL > 0, axis=0), "float32")
-        since_L = (self.since_fired + ops.cast(ops.shape(x_BD)[0], "float32")) * (1.0 - fired_L)
-        self.since_fired.assign(since_L)
-        dead_pre_BL = ops.relu(pre_BL) * ops.cast(since_L > self.dead_after, "float32")
-        z_aux_BL = dead_pre_BL * ops.stop_gradient(topk_mask(dead_pre_BL, min(self.aux_k, self.n_latents), by="value"))
-        residual_BD = ops.stop_gradient(x_BD - x_hat_BD)
-        error = ops.mean(ops.sum(ops.square(residual_BD - ops.matmul(z_aux_BL, self.W_dec)), axis=-1))
-        return error / (ops.mean(ops.sum(ops.square(residual_BD), axis=-1)) + 1e-8)
-
-
-def summed_squared_error(x_BD, x_hat_BD):
-    """Per-sample ||x - x_hat||^2 (Keras averages it over the batch)."""
-    return ops.sum(ops.square(x_BD - x_hat_BD), axis=-1)
-
-
-def build_sae(kind: str, dim: int, n_latents: int, k: int, beta: float = 1.0, warmup_steps: int = 0,
-              auxk_alpha: float = 0.0, b_dec_init=None, seed: int | None = None) -> TopKSAE:
-    """One of :data:`SAE_KINDS`."""
-    if kind not in SAE_KINDS:
-        raise ValueError(f"kind must be one of {SAE_KINDS}, got {kind!r}")
-    return TopKSAE(dim, n_latents, k, variational=kind != "topk_sae", sample=kind == "vsae", beta=beta,
-                   warmup_steps=warmup_steps, auxk_alpha=auxk_alpha, b_dec_init=b_dec_init, seed=seed, name=kind)
+    def _auxk_loss(self, x_MBD, x_hat_MBD, z_MBL, pre_MBL):
+        """Per member: residual explained by the top 2k latents that have not fired for ``dead_after`` samples."""
+        fired_ML = ops.cast(ops.any(z_MBL > 0, axis=1), "float32")
+        since_ML = (self.since_fired + ops.cast(ops.shape(x_MBD)[1], "float32")) * (1.0 - fired_ML)
+        self.since_fired.assign(since_ML)
+        dead_MBL = ops.relu(pre_MBL) * ops.cast(since_ML > self.dead_after, "float32")[:, None, :]
+        z_aux_MBL = member_topk(dead_MBL, [min(2 * k, self.n_latents) for k in self.ks], by="value")
+        residual_MBD = ops.stop_gradient(x_MBD - x_hat_MBD)
+        error_M = ops.mean(ops.sum(ops.square(residual_MBD - ops.matmul(z_aux_MBL, self.W_dec)), axis=-1), axis=1)
+        return error_M / (ops.mean(ops.sum(ops.square(residual_MBD), axis=-1), axis=1) + 1e-8)
 
 
 def input_scale(train_ND: np.ndarray, rms: float = 1.0) -> float:
@@ -129,34 +126,93 @@ class SAERun(NamedTuple):
     wall_seconds: float
 
 
-def train_sae(kind: str, train_ND: np.ndarray, eval_ND: np.ndarray, k: int, n_latents: int, seed: int = 0,
-              epochs: int = 10, batch_size: int = 64, learning_rate: float = 1e-3, beta: float = 1.0,
-              warmup_fraction: float = 0.1, auxk_alpha: float = 0.0, input_rms: float | None = 1.0) -> SAERun:
-    """Trains one SAE with Adam on ``train_ND`` (rows are samples) and measures it on ``eval_ND``.
+def epoch_batches(seeds, n: int, batch_size: int, epoch: int) -> np.ndarray:
+    """(steps * batch_size, members) row indices of one epoch: a fresh permutation per member, drawn from
+    its seed and the epoch alone; the last partial batch is dropped (a different remainder each epoch)."""
+    steps = n // batch_size
+    orders = [np.random.default_rng([int(s), 3, epoch]).permutation(n)[:steps * batch_size] for s in seeds]
+    return np.stack(orders, axis=1).astype(np.int32)
+
+
+def train_saes(kind: str, train_ND: np.ndarray, eval_ND: np.ndarray, ks, seeds, n_latents: int, epochs: int = 10,
+               batch_size: int = 64, learning_rate: float = 1e-3, beta: float = 1.0, warmup_fraction: float = 0.1,
+               auxk_alpha: float = 0.0, input_rms: float | None = 1.0) -> list[SAERun]:
+    """Trains one SAE of ``kind`` per (k, seed) pair of ``ks`` and ``seeds`` in one computation, with Adam,
+    and measures each on ``eval_ND``; one :class:`SAERun` per member, in order.
 
     Unless ``input_rms`` is None, both sets are multiplied by :func:`input_scale` of the training set,
     so the vSAE's unit-variance noise has the same size relative to the inputs on every data set;
-    metrics are computed after scaling back to the original units.
+    metrics are computed after scaling back to the original units. Each run's ``wall_seconds`` is the
+    wall time of the whole group divided by its size.
     """
+    if kind not in SAE_KINDS:
+        raise ValueError(f"kind must be one of {SAE_KINDS}, got {kind!r}")
+    ks, seeds = [int(k) for k in ks], [int(s) for s in seeds]
+    if len(ks) != len(seeds) or batch_size > len(train_ND):
+        raise ValueError(f"need one k per seed and a batch no larger than the training set; got {len(ks)} ks, "
+                         f"{len(seeds)} seeds, batch {batch_size} of {len(train_ND)} samples")
     start = time.perf_counter()
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seeds[0])
     scale = 1.0 if input_rms is None else input_scale(train_ND, input_rms)
     x_train, x_eval = (train_ND * scale).astype("float32"), (eval_ND * scale).astype("float32")
-    steps_per_epoch = math.ceil(len(x_train) / batch_size)
-    sae = build_sae(kind, x_train.shape[1], n_latents, k, beta=beta,
-                    warmup_steps=round(warmup_fraction * epochs * steps_per_epoch), auxk_alpha=auxk_alpha,
-                    b_dec_init=x_train.mean(axis=0), seed=seed)
-    sae.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=summed_squared_error,
-                steps_per_execution=steps_per_epoch)
-    fit = sae.fit(x_train, x_train, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
-    codes, _, _ = sae.encode(ops.convert_to_tensor(x_eval))
+    steps = len(x_train) // batch_size
+    sae = TopKSAE(x_train, n_latents, ks, seeds, variational=kind != "topk_sae", sample=kind == "vsae", beta=beta,
+                  warmup_steps=round(warmup_fraction * epochs * steps), auxk_alpha=auxk_alpha, name=kind)
+    sae.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps)
+    history = []
+    for epoch in range(epochs):
+        fit = sae.fit(epoch_batches(seeds, len(x_train), batch_size, epoch), batch_size=batch_size, shuffle=False,
+                      epochs=1, verbose=0)
+        history.append(fit.history["loss"][0] / len(seeds))
+    codes, _, _ = sae.encode(ops.broadcast_to(ops.convert_to_tensor(x_eval), (len(seeds),) + x_eval.shape))
     codes = keras.ops.convert_to_numpy(codes)
-    reconstruction = keras.ops.convert_to_numpy(sae.decode(codes)) / scale
-    metrics = {"model": kind, "seed": seed, "k": k, "n_latents": n_latents,
-               **sae_metrics(eval_ND, reconstruction, codes, train_ND)}
-    wall = time.perf_counter() - start
-    metrics["wall_seconds"] = wall
-    return SAERun(kind, seed, metrics, codes, keras.ops.convert_to_numpy(sae.W_dec), list(fit.history["loss"]), wall)
+    reconstructions = keras.ops.convert_to_numpy(sae.decode(codes)) / scale
+    decoders = keras.ops.convert_to_numpy(sae.W_dec)
+    wall = (time.perf_counter() - start) / len(seeds)
+    runs = []
+    for m, (k, seed) in enumerate(zip(ks, seeds)):
+        metrics = {"model": kind, "seed": seed, "k": k, "n_latents": n_latents,
+                   **sae_metrics(eval_ND, reconstructions[m], codes[m], train_ND), "wall_seconds": wall}
+        runs.append(SAERun(kind, seed, metrics, codes[m], decoders[m], history, wall))
+    return runs
+
+
+def train_sae(kind: str, train_ND: np.ndarray, eval_ND: np.ndarray, k: int, n_latents: int, seed: int = 0,
+              **settings) -> SAERun:
+    """One SAE: :func:`train_saes` with a single member."""
+    return train_saes(kind, train_ND, eval_ND, [k], [seed], n_latents, **settings)[0]
+
+
+def train_grid(kinds, train_ND: np.ndarray, eval_ND: np.ndarray, ks, seeds, n_latents: int,
+               features: np.ndarray | None = None, log=print, **settings) -> list[SAERun]:
+    """Every SAE kind at every k for every seed (one computation per kind); with the true ``features``,
+    adds feature recovery."""
+    runs = []
+    for kind in kinds:
+        start = time.perf_counter()
+        pairs = [(k, seed) for k in ks for seed in seeds]
+        group = train_saes(kind, train_ND, eval_ND, [k for k, _ in pairs], [s for _, s in pairs], n_latents, **settings)
+        if features is not None:
+            for run in group:
+                run.metrics.update(feature_recovery(features, run.decoder, run.codes.any(axis=0)))
+        runs += group
+        log(f"{kind:10s} k {list(ks)} x {len(seeds)} seeds, one computation: {time.perf_counter() - start:6.1f} s")
+    return runs
+
+
+def v4_runs(images: Splits, ks, seeds, latent_dim: int, **train_kwargs) -> list[SAERun]:
+    """V4 (the KSC draft's model) at every k for every seed, trained the authors' way as one computation
+    (:func:`ksc.training.train_many`), measured like an SAE on the flattened test images."""
+    pairs = [(k, seed) for k in ks for seed in seeds]
+    trained = train_many("v4", images, [s for _, s in pairs], ks=[k for k, _ in pairs], latent_dim=latent_dim,
+                         **train_kwargs)
+    runs = []
+    for (k, seed), run in zip(pairs, trained):
+        flat = [a.reshape(len(a), -1) for a in (images.test, run.reconstruction, images.train)]
+        metrics = {"model": "v4", "seed": seed, "k": k, "n_latents": latent_dim,
+                   **sae_metrics(flat[0], flat[1], run.z_test, flat[2]), "wall_seconds": run.wall_seconds}
+        runs.append(SAERun("v4", seed, metrics, run.z_test, None, list(run.history["loss"]), run.wall_seconds))
+    return runs
 
 
 def decoder_embedding(decoder_LD: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -166,28 +222,3 @@ def decoder_embedding(decoder_LD: np.ndarray, seed: int = 0) -> np.ndarray:
     perplexity = min(30.0, (len(decoder_LD) - 1) / 3)
     return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca",
                 random_state=seed).fit_transform(decoder_LD.astype(np.float64))
-
-
-def train_grid(kinds, train_ND: np.ndarray, eval_ND: np.ndarray, ks, seeds, n_latents: int,
-               features: np.ndarray | None = None, log=print, **train_kwargs) -> list[SAERun]:
-    """Every SAE kind at every k for every seed; with the true ``features``, adds feature recovery."""
-    runs = []
-    for kind in kinds:
-        start = time.perf_counter()
-        for k in ks:
-            for seed in seeds:
-                run = train_sae(kind, train_ND, eval_ND, k=k, n_latents=n_latents, seed=seed, **train_kwargs)
-                if features is not None:
-                    run.metrics.update(feature_recovery(features, run.decoder, run.codes.any(axis=0)))
-                runs.append(run)
-        log(f"{kind:10s} k {list(ks)} x {len(seeds)} seeds: {time.perf_counter() - start:6.1f} s")
-    return runs
-
-
-def v4_run(images: Splits, k: int, seed: int, latent_dim: int, **train_kwargs) -> SAERun:
-    """V4 (the KSC draft's model) trained the authors' way, measured like an SAE on the flattened test images."""
-    run = train("v4", images, seed=seed, k=k, latent_dim=latent_dim, **train_kwargs)
-    flat = [a.reshape(len(a), -1) for a in (images.test, run.reconstruction, images.train)]
-    metrics = {"model": "v4", "seed": seed, "k": k, "n_latents": latent_dim,
-               **sae_metrics(flat[0], flat[1], run.z_test, flat[2]), "wall_seconds": run.wall_seconds}
-    return SAERun("v4", seed, metrics, run.z_test, None, list(run.history["loss"]), run.wall_seconds)

@@ -73,33 +73,46 @@ def test_reconstruction_metrics_on_hand_made_arrays():
     np.testing.assert_allclose(firing_frequency(z), [0.0, 1.0, 0.5])
 
 
+def _sae(kind="topk_sae", dim=12, n_latents=40, ks=(5,), seeds=(0,), **kwargs):
+    samples = np.random.default_rng(0).standard_normal((64, dim)).astype("float32")
+    model = sae.TopKSAE(samples, n_latents, list(ks), list(seeds), variational=kind != "topk_sae",
+                        sample=kind == "vsae", **kwargs)
+    return model, samples
+
+
 def test_topk_sae_structure():
-    keras.utils.set_random_seed(0)
-    model = sae.build_sae("topk_sae", dim=12, n_latents=40, k=5)
-    np.testing.assert_allclose(np.linalg.norm(_np(model.W_dec), axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(_np(model.W_enc), _np(model.W_dec).T)
-    x = np.random.default_rng(0).standard_normal((64, 12)).astype("float32")
-    z, _, _ = model.encode(x)
+    model, x = _sae(ks=(5, 2), seeds=(0, 1))
+    W_dec, W_enc = _np(model.W_dec), _np(model.W_enc)
+    assert W_dec.shape == (2, 40, 12) and W_enc.shape == (2, 12, 40)
+    np.testing.assert_allclose(np.linalg.norm(W_dec, axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(W_enc, np.swapaxes(W_dec, 1, 2))
+    assert not np.allclose(W_dec[0], W_dec[1])  # each member starts from its own seed
+    z, _, _ = model.encode(np.stack([x, x]))
     z = _np(z)
-    assert (z >= 0).all() and ((z > 0).sum(axis=1) <= 5).all()
-    assert _np(model(x)).shape == (64, 12)
+    assert (z >= 0).all() and ((z[0] > 0).sum(axis=1) <= 5).all() and ((z[1] > 0).sum(axis=1) <= 2).all()
+    rows = np.stack([np.arange(8), np.arange(8)[::-1]], axis=1)
+    assert _np(model(rows)).shape == (2, 8, 12)  # each member reads its own rows
+
+
+def test_a_member_starts_the_same_in_any_group():
+    alone, _ = _sae(ks=(3,), seeds=(7,))
+    grouped, _ = _sae(ks=(5, 3), seeds=(1, 7))
+    np.testing.assert_array_equal(_np(alone.W_dec)[0], _np(grouped.W_dec)[1])
 
 
 def test_vsae_samples_only_in_training_and_ramps_its_kl_term():
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(1).standard_normal((32, 8)).astype("float32")
-    vsae = sae.build_sae("vsae", dim=8, n_latents=24, k=4, beta=2.0, warmup_steps=10)
-    evaluated = [_np(vsae.encode(x)[0]) for _ in range(2)]
+    vsae, x = _sae("vsae", dim=8, n_latents=24, ks=(4,), beta=2.0, warmup_steps=10)
+    x_M = x[None]
+    evaluated = [_np(vsae.encode(x_M)[0]) for _ in range(2)]
     np.testing.assert_array_equal(*evaluated)  # evaluation: z = TopK(mu), deterministic
-    sampled = [_np(vsae.encode(x, training=True)[0]) for _ in range(2)]
+    sampled = [_np(vsae.encode(x_M, training=True)[0]) for _ in range(2)]
     assert not np.allclose(*sampled)
-    vsae(x, training=True)  # first training step: beta is 1/10 of its final value
-    mu = _np(vsae.encode(x)[2])
-    expected = 2.0 * 0.1 * 0.5 * np.mean(np.sum(mu ** 2, axis=1))
-    assert float(_np(vsae.losses[0])) == pytest.approx(expected, rel=1e-5)
-    mean_only = sae.build_sae("vsae_mean", dim=8, n_latents=24, k=4)
-    np.testing.assert_array_equal(*[_np(mean_only.encode(x, training=True)[0]) for _ in range(2)])
-    assert not sae.build_sae("topk_sae", dim=8, n_latents=24, k=4)(x, training=True) is None
+    vsae(np.arange(32)[:, None], training=True)  # first training step: beta is 1/10 of its final value
+    mu = _np(vsae.encode(x_M[:, :32])[2])
+    expected = 2.0 * 0.1 * 0.5 * np.mean(np.sum(mu ** 2, axis=-1))
+    assert len(vsae.losses) == 2 and float(_np(vsae.losses[1])) == pytest.approx(expected, rel=1e-5)
+    mean_only, _ = _sae("vsae_mean", dim=8, n_latents=24, ks=(4,))
+    np.testing.assert_array_equal(*[_np(mean_only.encode(x_M, training=True)[0]) for _ in range(2)])
 
 
 def test_trained_sae_finds_features_and_repeats_exactly(small):
@@ -114,12 +127,21 @@ def test_trained_sae_finds_features_and_repeats_exactly(small):
     assert trained["mmcs"] > untrained["mmcs"] + 0.1
 
 
+def test_members_trained_together_match_members_trained_alone(small):
+    """Same seed, k, initialisation and data order: a member's result does not depend on its group."""
+    kwargs = dict(n_latents=32, epochs=3, batch_size=64)
+    group = sae.train_saes("topk_sae", small.train, small.test, [2, 4, 2], [5, 5, 6], **kwargs)
+    alone = [sae.train_sae("topk_sae", small.train, small.test, k=k, seed=s, **kwargs) for k, s in ((2, 5), (4, 5), (2, 6))]
+    for together, single in zip(group, alone):
+        for q in ("fve", "cosine", "l0", "dead_fraction"):
+            assert together.metrics[q] == pytest.approx(single.metrics[q], abs=2e-3), q
+    assert group[0].metrics["fve"] != pytest.approx(group[2].metrics["fve"], abs=1e-6)  # seeds differ
+
+
 def test_auxk_loss_is_finite_and_counts_samples_since_a_latent_fired():
-    keras.utils.set_random_seed(0)
-    x = np.random.default_rng(2).standard_normal((16, 6)).astype("float32")
-    model = sae.build_sae("topk_sae", dim=6, n_latents=30, k=2, auxk_alpha=1 / 32)
-    model(x, training=True)
-    since = _np(model.since_fired)
-    fired = _np(model.encode(x)[0]).any(axis=0)
+    model, x = _sae(dim=6, n_latents=30, ks=(2,), auxk_alpha=1 / 32)
+    model(np.arange(16)[:, None], training=True)
+    since = _np(model.since_fired)[0]
+    fired = _np(model.encode(x[None, :16])[0])[0].any(axis=0)
     assert set(np.unique(since[fired])) <= {0.0} and (since[~fired] == 16).all()
-    assert np.isfinite(float(_np(model.losses[0])))
+    assert np.isfinite(float(_np(model.losses[-1])))
