@@ -1,7 +1,7 @@
 """M autoencoders of one architecture as one Keras model: every weight gets a leading member axis.
 
 Member m is the autoencoder :func:`ksc.models.build_model` builds (same layers, penalties, Dropout
-and Top-K), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes a batched matmul
+and Top-K, same initial weights), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes a batched matmul
 (M, B, in) @ (M, in, out). The training loss is the sum over members of each member's own loss
 (mean squared error plus its own penalties), so the gradient with respect to member m's weights is
 the gradient of its solo loss, and Adam, being per-parameter, updates each member as if it trained
@@ -88,60 +88,41 @@ class MemberMean(keras.metrics.Metric):
 
 
 class MemberAutoencoder(keras.Model):
-    """len(seeds) copies of ``reference``'s architecture with their own weights, trained together by ``fit``.
+    """The models ``references`` (same architecture, from :func:`ksc.models.build_model`) as one model.
 
-    Member m's initial weights come from seeds[m] alone; ks[m] is its Top-K size; ``images``
+    Member m starts from references[m]'s weights and keeps ks[m] units in Top-K; ``images``
     (n, 28, 28) are what the input row indices select.
     """
 
-    def __init__(self, reference: Autoencoder, seeds, ks, images: np.ndarray, dropout_seed: int = 0):
-        super().__init__(name=f"{reference.model.name}_members")
-        self.steps = _plan(reference)
-        self.encoder_output = reference.encoder.layers[-1].name
+    def __init__(self, references, ks, images: np.ndarray, dropout_seed: int = 0):
+        super().__init__(name=f"{references[0].model.name}_members")
+        self.steps = _plan(references[0])
+        self.encoder_output = references[0].encoder.layers[-1].name
         self.ks = np.asarray(ks, dtype=np.int32)
-        if len(self.ks) != len(seeds):
-            raise ValueError(f"one k per seed: {len(seeds)} seeds, {len(self.ks)} ks")
+        if len(self.ks) != len(references):
+            raise ValueError(f"one k per model: {len(references)} models, {len(self.ks)} ks")
         self.kernels, self.biases = {}, {}
-        for kind, name, settings in self.steps:
+        for kind, name, _ in self.steps:
             if kind == "dense":
-                fan_in, fan_out = settings["shape"]
-                self.kernels[name] = self.add_weight(shape=(len(seeds), fan_in, fan_out), initializer="zeros",
-                                                     name=f"{name}_kernel")
-                self.biases[name] = self.add_weight(shape=(len(seeds), fan_out), initializer="zeros", name=f"{name}_bias")
-        self.initialise(seeds)
+                kernel, bias = (np.stack(w) for w in zip(*(r.model.get_layer(name).get_weights() for r in references)))
+                self.kernels[name] = self.add_weight(shape=kernel.shape, name=f"{name}_kernel",
+                                                     initializer=keras.initializers.Constant(kernel))
+                self.biases[name] = self.add_weight(shape=bias.shape, name=f"{name}_bias",
+                                                    initializer=keras.initializers.Constant(bias))
         flat = np.asarray(images, keras.config.floatx()).reshape(len(images), -1)
         self.images = self.add_weight(shape=flat.shape, trainable=False, name="images",
                                       initializer=keras.initializers.Constant(flat))
         self.image_shape = tuple(images.shape[1:])
-        self.member_loss = MemberMean(len(seeds))
+        self.member_loss = MemberMean(len(references))
         self.dropout_seed = keras.random.SeedGenerator(dropout_seed)
 
     @property
     def n_members(self) -> int:
         return len(self.ks)
 
-    def initialise(self, seeds) -> None:
-        """Glorot-uniform kernels and zero biases (Keras's Dense defaults); member m's drawn from seeds[m] alone."""
-        rngs = [np.random.default_rng([int(seed), 0]) for seed in seeds]
-        for name, kernel in self.kernels.items():
-            fan_in, fan_out = kernel.shape[1:]
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-            kernel.assign(np.stack([rng.uniform(-limit, limit, (fan_in, fan_out)) for rng in rngs]).astype(kernel.dtype))
-            self.biases[name].assign(np.zeros(self.biases[name].shape, self.biases[name].dtype))
-
-    def load_member(self, m: int, autoencoder: Autoencoder) -> None:
-        """Copies the Dense weights of a model built by :func:`ksc.models.build_model` into member m."""
-        for name in self.kernels:
-            for variable, value in zip((self.kernels[name], self.biases[name]),
-                                       autoencoder.model.get_layer(name).get_weights()):
-                stacked = variable.numpy().copy()
-                stacked[m] = value
-                variable.assign(stacked)
-
     def export(self, autoencoders) -> list:
-        """Writes member m's weights into autoencoders[m] (built by :func:`ksc.models.build_model`); returns them."""
-        weights = {name: (self.kernels[name].numpy(), self.biases[name].numpy())
-                   for name in self.kernels}
+        """Writes member m's weights into autoencoders[m] (same architecture); returns them."""
+        weights = {name: (self.kernels[name].numpy(), self.biases[name].numpy()) for name in self.kernels}
         for m, autoencoder in enumerate(autoencoders):
             for name, (kernel, bias) in weights.items():
                 autoencoder.model.get_layer(name).set_weights([kernel[m], bias[m]])

@@ -45,12 +45,19 @@ class LatentProbe(keras.callbacks.Callback):
         self.rows.append({f"probe_{q}": m[q] for q in ("variance", "dead_units", "sparsity")})
 
 
+def data_orders(seeds, n: int, epochs: int) -> np.ndarray:
+    """(epochs, members, n) training-row orders; member m's are drawn from seeds[m] alone."""
+    rngs = [np.random.default_rng([int(seed), 1]) for seed in seeds]
+    return np.stack([np.stack([rng.permutation(n) for rng in rngs]) for _ in range(epochs)])
+
+
 def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_size: int = 64,
           learning_rate: float = 1e-3, label: str | None = None, probe: np.ndarray | None = None,
           **model_kwargs) -> Run:
     """Builds ``model_name`` with ``model_kwargs``, trains it on ``data.train`` and measures it on ``data.test``.
 
-    On the CPU the same seed gives the same numbers: the seed fixes the weights and the data order.
+    On the CPU the same seed gives the same numbers: the seed fixes the weights and every epoch's
+    data order (:func:`data_orders`).
     With ``probe`` (images), the history also holds latent variance, dead units and sparsity after
     every epoch.
     """
@@ -59,9 +66,16 @@ def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_
     ae = build_model(model_name, **model_kwargs)
     ae.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     callbacks = [LatentProbe(ae.encoder, probe)] if probe is not None else []
-    fit = ae.model.fit(data.train, data.train, validation_data=(data.val, data.val), epochs=epochs,
-                       batch_size=batch_size, shuffle=True, verbose=0, callbacks=callbacks)
-    history = pd.DataFrame(fit.history)
+    # One fit call per epoch on that epoch's order: with a seed set, fit(shuffle=True) on the
+    # TensorFlow backend repeats the first epoch's order in every epoch (its shuffle op restarts
+    # from the same seed with each epoch's new iterator), where the authors' unseeded runs reshuffled.
+    logs = []
+    for epoch, order in enumerate(data_orders([seed], len(data.train), epochs)[:, 0]):
+        x = data.train[order]
+        fit = ae.model.fit(x, x, validation_data=(data.val, data.val), initial_epoch=epoch, epochs=epoch + 1,
+                           batch_size=batch_size, shuffle=False, verbose=0, callbacks=callbacks)
+        logs.append({name: values[-1] for name, values in fit.history.items()})
+    history = pd.DataFrame(logs)
     if callbacks:
         history = pd.concat([history, pd.DataFrame(callbacks[0].rows)], axis=1)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
@@ -83,12 +97,6 @@ def _run(label, seed, history, z_test, reconstruction, autoencoder, data: Splits
         "wall_seconds": wall,
     }
     return Run(label, seed, history, metrics, wall, z_test, reconstruction, autoencoder)
-
-
-def data_orders(seeds, n: int, epochs: int) -> np.ndarray:
-    """(epochs, members, n) training-row orders; member m's are drawn from seeds[m] alone."""
-    rngs = [np.random.default_rng([int(seed), 1]) for seed in seeds]
-    return np.stack([np.stack([rng.permutation(n) for rng in rngs]) for _ in range(epochs)])
 
 
 def _padded_batches(rows_MN: np.ndarray, batch_size: int) -> np.ndarray:
@@ -154,6 +162,9 @@ def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int =
                jit_compile="auto", **model_kwargs) -> list[Run]:
     """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Run` per seed.
 
+    Member m starts from the weights and follows the data orders that :func:`train` uses for
+    seeds[m]; only Dropout draws its masks from a different stream.
+
     ``data`` is one :class:`~ksc.chaos.Splits` for all, or one per seed (of equal sizes); ``ks``
     (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or one per
     seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is the wall
@@ -168,10 +179,12 @@ def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int =
         raise ValueError(f"one data set, k and label per seed: {len(seeds)} seeds, {len(datasets)} data sets, "
                          f"{len(ks)} ks, {len(labels)} labels")
     settings = {key: value for key, value in model_kwargs.items() if key != "k"}
-    references = [build_model(model_name, k=k, **settings) for k in ks]
+    references = []
+    for seed, k in zip(seeds, ks):  # each member starts where train(seed=...) starts
+        keras.utils.set_random_seed(seed)
+        references.append(build_model(model_name, k=k, **settings))
     images, offsets = _pool(datasets)
-    members = MemberAutoencoder(references[0], seeds, ks, images,
-                                dropout_seed=int(np.random.default_rng(seeds).integers(2**31)))
+    members = MemberAutoencoder(references, ks, images, dropout_seed=int(np.random.default_rng(seeds).integers(2**31)))
     n_train, n_val = len(datasets[0].train), len(datasets[0].val)
     offsets_M = np.array(offsets)[:, None]
     histories = fit_members(members, data_orders(seeds, n_train, epochs) + offsets_M, offsets_M + n_train + np.arange(n_val),

@@ -7,7 +7,7 @@ from ksc import chaos
 from ksc.backend import keras
 from ksc.members import MemberAutoencoder
 from ksc.models import build_model
-from ksc.training import data_orders, fit_members, train, train_many
+from ksc.training import data_orders, train, train_many
 
 SMALL = dict(latent_dim=16, k=4)
 
@@ -21,33 +21,26 @@ def _pool(data):
     return np.concatenate([data.train, data.val])
 
 
-def _reference_by_epoch(ae, data, orders, batch_size):
-    """The reference trained with Keras fit on an explicit data order, one epoch per call."""
-    ae.model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    rows = []
-    for order in orders[:, 0]:
-        x = data.train[order]
-        fit = ae.model.fit(x, x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                           validation_data=(data.val, data.val))
-        rows.append({"loss": fit.history["loss"][0], "val_loss": fit.history["val_loss"][0]})
-    return rows
-
-
 @pytest.mark.parametrize("name", ["dense_relu", "v2", "v3"])
-def test_one_member_with_the_same_start_and_order_matches_keras_fit(name, data):
-    # 200 images in batches of 32: every epoch ends with a partial batch of 8 (padded in the member model).
-    keras.utils.set_random_seed(5)
-    ae = build_model(name, **SMALL)
-    members = MemberAutoencoder(ae, [5], [SMALL["k"]], _pool(data))
-    members.load_member(0, ae)
-    orders = data_orders([5], len(data.train), 3)
-    history = fit_members(members, orders, len(data.train) + np.arange(len(data.val)), batch_size=32)[0]
-    reference = _reference_by_epoch(ae, data, orders, 32)
-    np.testing.assert_allclose(history[["loss", "val_loss"]].to_numpy(),
-                               [[r["loss"], r["val_loss"]] for r in reference], rtol=1e-4)
-    _, z, _ = members.forward(data.test)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(z)[0], keras.ops.convert_to_numpy(ae.encoder(data.test)),
-                               atol=1e-4)
+def test_one_member_trains_exactly_like_keras_fit_for_the_same_seed(name, data):
+    # Same initial weights and data orders by construction; 200 images in batches of 32 end every
+    # epoch with a partial batch of 8, padded in the member model. (V1 draws Dropout masks and V4's
+    # sin(8x) amplifies float rounding, so their runs are compared by distribution below.)
+    setting = dict(seed=5, epochs=3, batch_size=32, **SMALL)
+    reference = train(name, data, **setting)
+    setting["seeds"] = [setting.pop("seed")]
+    mine = train_many(name, data, **setting)[0]
+    np.testing.assert_allclose(mine.history[["loss", "val_loss"]], reference.history[["loss", "val_loss"]], rtol=1e-4)
+    np.testing.assert_allclose(mine.z_test, reference.z_test, atol=1e-4)
+    assert mine.metrics["test_mse"] == pytest.approx(reference.metrics["test_mse"], rel=1e-4)
+
+
+def test_every_epoch_sees_a_new_order_and_every_seed_its_own():
+    orders = data_orders([0, 1], 50, 3)
+    assert orders.shape == (3, 2, 50)
+    assert all(sorted(o) == list(range(50)) for o in orders.reshape(-1, 50))
+    assert not np.array_equal(orders[0, 0], orders[1, 0]) and not np.array_equal(orders[0, 0], orders[0, 1])
+    np.testing.assert_array_equal(data_orders([1], 50, 3)[:, 0], orders[:, 1])  # a seed's orders ignore the others
 
 
 @pytest.fixture
@@ -73,9 +66,8 @@ def test_loss_and_gradients_of_a_padded_batch_match_the_reference(name, settings
     import tensorflow as tf  # the test's gradient tape; the code under test is backend-agnostic
 
     keras.utils.set_random_seed(1)
-    ae = build_model(name, **SMALL, **settings)
-    members = MemberAutoencoder(ae, [0, 1], [SMALL["k"]] * 2, _pool(data))
-    members.load_member(1, ae)
+    other, ae = build_model(name, **SMALL, **settings), build_model(name, **SMALL, **settings)
+    members = MemberAutoencoder([other, ae], [SMALL["k"]] * 2, _pool(data))
     x = data.train[:24].astype(np.float64)
     with tf.GradientTape() as tape:
         expected = tf.reduce_mean(tf.square(ae.model(x, training=False) - x)) + tf.add_n(ae.model.losses)
@@ -147,7 +139,7 @@ def test_models_trained_together_are_distributed_like_models_trained_one_by_one(
     seeds = list(range(10))
     setting = dict(epochs=3, batch_size=32, **SMALL)
     one_by_one = [train(name, data, seed=s, **setting).metrics for s in seeds]
-    together = [r.metrics for r in train_many(name, data, seeds=seeds, **setting)]
+    together = [r.metrics for r in train_many(name, data, seeds=[100 + s for s in seeds], **setting)]  # independent
     assert _differs(one_by_one, together) == []
     # The same test at the same sample size does see a real change: Top-K keeping 2 units instead of 4.
     other = [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "k": 2})] if name == "v4" else \
