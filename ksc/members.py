@@ -102,23 +102,29 @@ class MemberAutoencoder(keras.Model):
         if len(self.ks) != len(references):
             raise ValueError(f"one k per model: {len(references)} models, {len(self.ks)} ks")
         self.kernels, self.biases = {}, {}
-        for kind, name, _ in self.steps:
+        for kind, name, settings in self.steps:
             if kind == "dense":
-                kernel, bias = (np.stack(w) for w in zip(*(r.model.get_layer(name).get_weights() for r in references)))
-                self.kernels[name] = self.add_weight(shape=kernel.shape, name=f"{name}_kernel",
-                                                     initializer=keras.initializers.Constant(kernel))
-                self.biases[name] = self.add_weight(shape=bias.shape, name=f"{name}_bias",
-                                                    initializer=keras.initializers.Constant(bias))
-        flat = np.asarray(images, keras.config.floatx()).reshape(len(images), -1)
-        self.images = self.add_weight(shape=flat.shape, trainable=False, name="images",
-                                      initializer=keras.initializers.Constant(flat))
+                fan_in, fan_out = settings["shape"]
+                self.kernels[name] = self.add_weight(shape=(len(self.ks), fan_in, fan_out), name=f"{name}_kernel")
+                self.biases[name] = self.add_weight(shape=(len(self.ks), fan_out), name=f"{name}_bias")
+        self.images = self.add_weight(shape=(len(images), int(np.prod(images.shape[1:]))), trainable=False, name="images")
         self.image_shape = tuple(images.shape[1:])
         self.member_loss = MemberMean(len(references))
         self.dropout_seed = keras.random.SeedGenerator(dropout_seed)
+        self.restart(references, images, dropout_seed)
 
     @property
     def n_members(self) -> int:
         return len(self.ks)
+
+    def restart(self, references, images: np.ndarray, dropout_seed: int) -> None:
+        """Sets every weight to the references' (same shapes as at construction), the images and the Dropout seed."""
+        for name, kernel in self.kernels.items():
+            stacked = [np.stack(w) for w in zip(*(r.model.get_layer(name).get_weights() for r in references))]
+            kernel.assign(stacked[0])
+            self.biases[name].assign(stacked[1])
+        self.images.assign(np.asarray(images, keras.config.floatx()).reshape(self.images.shape))
+        self.dropout_seed.state.assign(np.array([dropout_seed, 0]).astype(self.dropout_seed.state.dtype))
 
     def export(self, autoencoders) -> list:
         """Writes member m's weights into autoencoders[m] (same architecture); returns them."""

@@ -118,20 +118,42 @@ class _MemberProbe(keras.callbacks.Callback):
                           for m in map(latent_metrics, keras.ops.convert_to_numpy(z))])
 
 
-def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.ndarray, batch_size: int = 64,
-                learning_rate: float = 1e-3, probe: np.ndarray | None = None, jit_compile="auto") -> list[pd.DataFrame]:
-    """Trains every member on its own row orders ((epochs, members, n), indices into ``members``' images).
+# Compiled member models by everything that shapes their graph, most recent last. A later call with
+# the same shapes resets one and skips building and tracing (compiling, with JAX) its training step.
+_COMPILED: dict = {}
+_COMPILED_KEPT = 4
 
-    One compiled call per epoch (``steps_per_execution`` covers the epoch); the validation loss is
-    measured on ``val_rows`` ((n_val,) for all members or (members, n_val)) after every epoch.
-    Returns each member's history (loss, val_loss, probe).
+
+def _compiled_members(key, references, ks, images, dropout_seed: int, learning_rate: float, steps: int,
+                      jit_compile) -> MemberAutoencoder:
+    members = _COMPILED.pop(key, None)
+    if members is None:
+        members = MemberAutoencoder(references, ks, images, dropout_seed)
+        members.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps,
+                        jit_compile=jit_compile)
+    else:
+        members.restart(references, images, dropout_seed)
+        for variable in members.optimizer.variables:  # step count and moments back to zero
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+        members.optimizer.learning_rate = learning_rate
+    _COMPILED[key] = members
+    while len(_COMPILED) > _COMPILED_KEPT:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    return members
+
+
+def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.ndarray, batch_size: int = 64,
+                probe: np.ndarray | None = None) -> list[pd.DataFrame]:
+    """Trains every member of a compiled model on its own row orders ((epochs, members, n), indices into its images).
+
+    One compiled call per epoch (compile with ``steps_per_execution`` = batches per epoch); the
+    validation loss is measured on ``val_rows`` ((n_val,) for all members or (members, n_val)) after
+    every epoch. Returns each member's history (loss, val_loss, probe).
     """
     epochs, n_members, n = orders.shape
     steps = -(-n // batch_size)
     train_rows = np.concatenate([_padded_batches(order, batch_size) for order in orders])
     val = _padded_batches(np.broadcast_to(val_rows, (n_members, np.shape(val_rows)[-1])), batch_size)
-    members.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps,
-                    jit_compile=jit_compile)
     callbacks = [_MemberProbe(members, probe)] if probe is not None else []
     fit = members.fit(train_rows, epochs=epochs, batch_size=batch_size, steps_per_epoch=steps, shuffle=False,
                       validation_data=(val,), verbose=0, callbacks=callbacks)
@@ -184,11 +206,15 @@ def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int =
         keras.utils.set_random_seed(seed)
         references.append(build_model(model_name, k=k, **settings))
     images, offsets = _pool(datasets)
-    members = MemberAutoencoder(references, ks, images, dropout_seed=int(np.random.default_rng(seeds).integers(2**31)))
     n_train, n_val = len(datasets[0].train), len(datasets[0].val)
+    steps = -(-n_train // batch_size)
+    key = (model_name, tuple(sorted(settings.items())), tuple(ks), images.shape, batch_size, steps, str(jit_compile),
+           keras.config.floatx())
+    members = _compiled_members(key, references, ks, images, int(np.random.default_rng(seeds).integers(2**31)),
+                                learning_rate, steps, jit_compile)
     offsets_M = np.array(offsets)[:, None]
     histories = fit_members(members, data_orders(seeds, n_train, epochs) + offsets_M, offsets_M + n_train + np.arange(n_val),
-                            batch_size, learning_rate, probe, jit_compile)
+                            batch_size, probe)
     shared = all(d is datasets[0] for d in datasets)
     reconstruction, z, _ = members.forward(datasets[0].test if shared else np.stack([d.test for d in datasets]))
     reconstruction, z = keras.ops.convert_to_numpy(reconstruction), keras.ops.convert_to_numpy(z)

@@ -156,3 +156,20 @@ def test_members_may_train_on_different_data_sets(data):
     assert mixed[0].metrics["mean_predictor_mse"] != alone.metrics["mean_predictor_mse"]
     with pytest.raises(ValueError, match="equal train/val/test sizes"):
         train_many("dense_relu", [data, chaos.make_splits("henon", 100, 50, 100)], seeds=[0, 1], epochs=1)
+
+
+@pytest.mark.parametrize("name", ["v1", "v4"])
+def test_a_reused_compiled_trainer_gives_what_a_fresh_one_gives(name, data):
+    from ksc import training
+
+    henon = chaos.make_splits("henon", 200, 50, 100, seed=0)
+    setting = dict(epochs=2, batch_size=32, **SMALL)
+    training._COMPILED.clear()
+    train_many(name, data, seeds=[3, 4], **setting)  # compiles; the next call resets and reuses it
+    warm = train_many(name, henon, seeds=[5, 6], learning_rate=2e-3, **setting)
+    assert len(training._COMPILED) == 1
+    training._COMPILED.clear()
+    cold = train_many(name, henon, seeds=[5, 6], learning_rate=2e-3, **setting)
+    for a, b in zip(warm, cold):
+        assert a.metrics["test_mse"] == b.metrics["test_mse"]
+        np.testing.assert_array_equal(a.history.val_loss, b.history.val_loss)
