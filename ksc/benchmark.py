@@ -20,6 +20,7 @@ from . import chaos
 from .backend import keras
 from .models import build_model
 from .results import _plain, provenance, write_atomic
+from . import training
 from .training import train_many
 
 FIT_WAY, KSC_WAY = "keras fit, one model per run", "ksc train_many"
@@ -37,21 +38,26 @@ def authors_fit(model: str, data, seed: int, epochs: int, batch_size: int, learn
 
 def train_speed(members=(1, 10, 60), repeats: int = 2, fit_runs: int = 3, model: str = "v4", n_train: int = 2000,
                 n_val: int = 200, n_test: int = 500, epochs: int = 10, batch_size: int = 64, log=print) -> pd.DataFrame:
-    """One row per (repeat, way, M): wall seconds of the batch and per model-run."""
+    """One row per (repeat, way, M): wall seconds of the batch and per model-run.
+
+    ``graph`` says whether the batched trainer built and traced its training step in that call
+    (the first repeat) or reused the one compiled by an earlier call of the same shapes.
+    """
     data = chaos.make_splits("logistic", n_train, n_val, n_test, seed=0)
     setting = dict(epochs=epochs, batch_size=batch_size)
+    training.forget_compiled()
     rows = []
     for repeat in range(repeats):
         start = time.perf_counter()
         for seed in range(fit_runs):
             authors_fit(model, data, seed, **setting)
-        rows.append({"repeat": repeat, "way": FIT_WAY, "members": 1, "models": fit_runs,
-                     "wall_seconds": time.perf_counter() - start})
+        rows.append({"repeat": repeat, "way": FIT_WAY, "members": 1, "graph": "built for every model",
+                     "models": fit_runs, "wall_seconds": time.perf_counter() - start})
         for m in members:
             start = time.perf_counter()
             train_many(model, data, seeds=range(m), **setting)
-            rows.append({"repeat": repeat, "way": KSC_WAY, "members": m, "models": m,
-                         "wall_seconds": time.perf_counter() - start})
+            rows.append({"repeat": repeat, "way": KSC_WAY, "members": m, "graph": "reused" if repeat else "first call",
+                         "models": m, "wall_seconds": time.perf_counter() - start})
         log(f"repeat {repeat}: " + ", ".join(f"{r['way']} M={r['members']}: {r['wall_seconds'] / r['models']:.2f} s/run"
                                              for r in rows if r["repeat"] == repeat))
     timings = pd.DataFrame(rows)
@@ -60,12 +66,12 @@ def train_speed(members=(1, 10, 60), repeats: int = 2, fit_runs: int = 3, model:
 
 
 def speedups(timings: pd.DataFrame) -> pd.DataFrame:
-    """Per way and M: median seconds per model-run, and fit-way / this-way ratios within each repeat."""
+    """Per way, M and graph: median seconds per model-run, and fit-way / this-way ratios within each repeat."""
     fit = timings[timings.way == FIT_WAY].set_index("repeat").seconds_per_run
     rows = []
-    for (way, m), group in timings.groupby(["way", "members"], sort=False):
+    for (way, m, graph), group in timings.groupby(["way", "members", "graph"], sort=False):
         ratio = fit.loc[group.repeat].to_numpy() / group.seconds_per_run.to_numpy()
-        rows.append({"way": way, "members": m, "repeats": len(group),
+        rows.append({"way": way, "members": m, "graph": graph, "repeats": len(group),
                      "seconds_per_run": group.seconds_per_run.median(),
                      "speedup_vs_fit": float(pd.Series(ratio).median()),
                      "speedup_min": float(ratio.min()), "speedup_max": float(ratio.max())})

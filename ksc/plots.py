@@ -311,7 +311,8 @@ def decoder_maps(maps: dict):
 
 def speed_figure(speedups: pd.DataFrame):
     """Seconds per model-run of each training way (rows of :func:`ksc.benchmark.speedups`), speed-up on each bar."""
-    labels = [way if way.startswith("keras") else f"{way}, M = {m}" for way, m in zip(speedups.way, speedups.members)]
+    labels = [way if way.startswith("keras") else f"{way}, M = {m} ({graph})"
+              for way, m, graph in zip(speedups.way, speedups.members, speedups.graph)]
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(labels) + 1.2))
     bars = ax.barh(labels, speedups.seconds_per_run, color=plt.cm.viridis(np.linspace(0.1, 0.85, len(labels))))
     for bar, ratio in zip(bars, speedups.speedup_vs_fit):

@@ -124,6 +124,11 @@ _COMPILED: dict = {}
 _COMPILED_KEPT = 4
 
 
+def forget_compiled() -> None:
+    """Drops the compiled member models kept for reuse (the next call of any shape builds its own)."""
+    _COMPILED.clear()
+
+
 def _compiled_members(key, references, ks, images, dropout_seed: int, learning_rate: float, steps: int,
                       jit_compile) -> MemberAutoencoder:
     members = _COMPILED.pop(key, None)

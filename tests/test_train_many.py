@@ -164,11 +164,11 @@ def test_a_reused_compiled_trainer_gives_what_a_fresh_one_gives(name, data):
 
     henon = chaos.make_splits("henon", 200, 50, 100, seed=0)
     setting = dict(epochs=2, batch_size=32, **SMALL)
-    training._COMPILED.clear()
+    training.forget_compiled()
     train_many(name, data, seeds=[3, 4], **setting)  # compiles; the next call resets and reuses it
     warm = train_many(name, henon, seeds=[5, 6], learning_rate=2e-3, **setting)
     assert len(training._COMPILED) == 1
-    training._COMPILED.clear()
+    training.forget_compiled()
     cold = train_many(name, henon, seeds=[5, 6], learning_rate=2e-3, **setting)
     for a, b in zip(warm, cold):
         assert a.metrics["test_mse"] == b.metrics["test_mse"]
