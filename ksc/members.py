@@ -1,8 +1,8 @@
 """M autoencoders of one architecture as one Keras model: every weight gets a leading member axis.
 
 Member m is the autoencoder :func:`ksc.models.build_model` builds (same layers, penalties, Dropout
-and Top-K, same initial weights), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense layer becomes a batched matmul
-(M, B, in) @ (M, in, out). The training loss is the sum over members of each member's own loss
+and Top-K, same initial weights), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense
+layer becomes a batched matmul (M, B, in) @ (M, in, out). The training loss is the sum over members of each member's own loss
 (mean squared error plus its own penalties), so the gradient with respect to member m's weights is
 the gradient of its solo loss, and Adam, being per-parameter, updates each member as if it trained
 alone. Activity penalties are divided by the batch size, as Keras does (and did for the authors).
@@ -22,10 +22,20 @@ from .layers import ChaosActivation, TargetVarianceRegularizer, TopK, chaos_acti
 from .models import Autoencoder
 
 
+KNOWN_PENALTIES = (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2, TargetVarianceRegularizer)
+
+
 def _penalty_weights(regularizer) -> tuple[float, float]:
     """(l1, l2) of a Keras L1 / L2 / L1L2 regulariser."""
     as_float = lambda v: float(ops.convert_to_numpy(v))
     return as_float(getattr(regularizer, "l1", 0.0)), as_float(getattr(regularizer, "l2", 0.0))
+
+
+def _known(layer, *regularizers):
+    for regularizer in regularizers:
+        if regularizer is not None and not isinstance(regularizer, KNOWN_PENALTIES):
+            raise TypeError(f"no member form for the regulariser {type(regularizer).__name__} of layer {layer.name!r}")
+    return regularizers
 
 
 def _plan(reference: Autoencoder) -> list[tuple]:
@@ -33,15 +43,16 @@ def _plan(reference: Autoencoder) -> list[tuple]:
     steps = []
     for layer in reference.model.layers:
         if isinstance(layer, keras.layers.Dense):
+            kernel_penalty, activity_penalty = _known(layer, layer.kernel_regularizer, layer.activity_regularizer)
             steps.append(("dense", layer.name, dict(activation=layer.activation, shape=tuple(layer.kernel.shape),
-                                                    kernel_regularizer=layer.kernel_regularizer,
-                                                    activity_regularizer=layer.activity_regularizer)))
+                                                    kernel_regularizer=kernel_penalty,
+                                                    activity_regularizer=activity_penalty)))
         elif isinstance(layer, ChaosActivation):
             steps.append(("chaos", layer.name, dict(omega=layer.omega, alpha=layer.alpha, beta=layer.beta)))
         elif isinstance(layer, keras.layers.Dropout):
             steps.append(("dropout", layer.name, dict(rate=layer.rate)))
         elif isinstance(layer, TopK):
-            steps.append(("topk", layer.name, dict(by=layer.by, activity_regularizer=layer.activity_regularizer)))
+            steps.append(("topk", layer.name, dict(by=layer.by, activity_regularizer=_known(layer, layer.activity_regularizer)[0])))
         elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape)):
             raise TypeError(f"no member form for layer {layer.name!r} ({type(layer).__name__})")
     return steps
@@ -105,9 +116,13 @@ class MemberAutoencoder(keras.Model):
         for kind, name, settings in self.steps:
             if kind == "dense":
                 fan_in, fan_out = settings["shape"]
-                self.kernels[name] = self.add_weight(shape=(len(self.ks), fan_in, fan_out), name=f"{name}_kernel")
-                self.biases[name] = self.add_weight(shape=(len(self.ks), fan_out), name=f"{name}_bias")
-        self.images = self.add_weight(shape=(len(images), int(np.prod(images.shape[1:]))), trainable=False, name="images")
+                # zeros until restart() copies the references' weights in
+                self.kernels[name] = self.add_weight(shape=(len(self.ks), fan_in, fan_out), initializer="zeros",
+                                                     name=f"{name}_kernel")
+                self.biases[name] = self.add_weight(shape=(len(self.ks), fan_out), initializer="zeros",
+                                                    name=f"{name}_bias")
+        self.images = self.add_weight(shape=(len(images), int(np.prod(images.shape[1:]))), initializer="zeros",
+                                      trainable=False, name="images")
         self.image_shape = tuple(images.shape[1:])
         self.member_loss = MemberMean(len(references))
         self.dropout_seed = keras.random.SeedGenerator(dropout_seed)

@@ -173,3 +173,10 @@ def test_a_reused_compiled_trainer_gives_what_a_fresh_one_gives(name, data):
     for a, b in zip(warm, cold):
         assert a.metrics["test_mse"] == b.metrics["test_mse"]
         np.testing.assert_array_equal(a.history.val_loss, b.history.val_loss)
+
+
+def test_a_penalty_without_a_member_form_is_refused_not_dropped():
+    ae = build_model("v2", **SMALL)
+    ae.model.get_layer("latent").kernel_regularizer = keras.regularizers.OrthogonalRegularizer(0.01)
+    with pytest.raises(TypeError, match="no member form for the regulariser OrthogonalRegularizer"):
+        MemberAutoencoder([ae], [SMALL["k"]], np.zeros((8, 28, 28), np.float32))
