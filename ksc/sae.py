@@ -38,7 +38,6 @@ from .training import train_many
 SAE_KINDS = ("topk_sae", "vsae", "vsae_mean")  # vsae_mean: KL penalty, no sampling
 
 
-@keras.saving.register_keras_serializable(package="ksc")
 class TopKSAE(keras.Model):
     """M dictionaries of ``n_latents`` directions in R^``dim`` (one per seed and k); ``variational`` makes them vSAEs.
 
