@@ -75,7 +75,7 @@ def identical_images(n: int, r: float = 3.99, seed: int = 0) -> np.ndarray:
     return np.repeat(logistic_images(1, r=r, seed=seed), n, axis=0)
 
 
-DATASETS = ("logistic", "henon", "noise", "identical")
+DATASETS = ("logistic", "henon", "noise", "identical", "lorenz96", "mackey_glass")
 
 
 class Splits(NamedTuple):
@@ -97,6 +97,10 @@ def make_splits(dataset: str = "logistic", n_train: int = 2000, n_val: int = 200
         images = uniform_noise_images(n, seed=seed)
     elif dataset == "identical":
         images = identical_images(n, r=r, seed=seed)
+    elif dataset in ("lorenz96", "mackey_glass"):
+        from .flows import flow_images  # flows builds on this module's image size
+
+        images = flow_images(dataset, n, seed=seed)
     else:
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     return Splits(images[:n_train], images[n_train:n_train + n_val], images[n_train + n_val:])

@@ -20,7 +20,7 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 def test_there_are_chapters():
     assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence",
-            "06_vsae", "07_controls", "90_ledger"} <= set(STEMS)
+            "06_vsae", "07_controls", "08_flows", "90_ledger"} <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
