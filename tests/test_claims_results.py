@@ -11,8 +11,12 @@ from ksc.results import read_results, write_results
 def test_registry_is_well_formed():
     reg = claims.load_registry()
     assert reg.id.is_unique
-    assert set(reg.rule) <= {"rel", "abs", "order", "at_least", "at_most", "not_testable"}
-    needs_tolerance = reg[reg.rule.isin(["rel", "abs"])]
+    assert set(reg.rule) <= set(claims.RULES)
+    assert set(reg.kind) <= {"number", "prediction", "derived", "statistic", "protocol", "arithmetic"}
+    assert reg.measurement.notna().all()
+    # a reconstruction loss is judged in FVE units, never as a band on the MSE
+    assert (reg[reg.quantity.isin(["val_loss", "test_mse"]) & (reg.rule != "not_testable")].rule == "fve").all()
+    needs_tolerance = reg[reg.rule.isin(["rel", "abs", "fve"])]
     assert needs_tolerance.tolerance.notna().all() and (needs_tolerance.tolerance > 0).all()
     assert reg.note.notna().all()
     # Sections 5.1-5.4 and Table 1 are both in the registry
@@ -34,6 +38,23 @@ def test_registry_is_well_formed():
 ])
 def test_verdict_rules(measured, claimed, rule, tol, expected):
     assert claims.verdict(measured, claimed, rule, tol) == expected
+
+
+def test_verdict_uses_the_interval_over_seeds():
+    # mean inside the band, but the 95 % interval of 3 seeds reaches past its edge: cannot tell
+    assert claims.verdict(0.40, 0.418, "rel", 0.25, sd=0.05, n=3) == "cannot tell"
+    assert claims.verdict(0.40, 0.418, "rel", 0.25, sd=0.005, n=10) == "reproduced"
+    assert claims.verdict(0.55, 0.418, "rel", 0.25, sd=0.001, n=10) == "partly"
+    assert claims.verdict(4.9, 5.0, "at_least", None, sd=0.5, n=5) == "cannot tell"
+
+
+def test_fve_rule_judges_a_loss_against_the_mean_image():
+    floor = 0.1157  # the per-pixel-mean predictor's MSE
+    # the mean image itself (FVE 0) reproduces a claimed loss of 0.1165 (FVE -0.007) ...
+    assert claims.verdict(floor, 0.1165, "fve", 0.02, floor=floor) == "reproduced"
+    # ... but not a claimed 0.126 (FVE -0.089): the rule can tell a loss worse than no model
+    assert claims.verdict(floor, 0.126, "fve", 0.02, floor=floor) == "not reproduced"
+    assert claims.verdict(0.118, 0.126, "fve", 0.02) == "not measured"  # no floor, no verdict
 
 
 def test_compare_and_disagreements():
