@@ -1,0 +1,124 @@
+"""Null references: what a claim's rule says about models that learned nothing about chaos.
+
+A rule that the per-pixel-mean predictor, an all-dead network, the same model trained on uniform
+noise, or a value fixed by the architecture would pass just as well does not tell a working model from
+a broken one. The ledger applies every numeric rule to these references too and calls a reproduction
+*uninformative* (or *fixed by construction*) when one of them passes.
+
+References, all read from the chapters' results files:
+
+- ``mean image``: the per-pixel-mean predictor's MSE (FVE 0), for every reconstruction claim;
+- ``all-dead V1``: V1's own measured loss (chapter 01), for every other model's reconstruction claim;
+- ``on noise``: the same architecture trained on uniform-noise images (chapter 07, and chapter 02 for
+  every K of the sweep), for its variance, dead-unit and sparsity claims, and the same ratios formed on
+  noise;
+- ``construction``: Top-K keeps k of L units, so sparsity is 1 - k/L and k units are active whatever the
+  weights; a variance that grows with K by construction shows no trend violations; 200 identical
+  inputs have zero variance in every unit under any encoder.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+LOSS_QUANTITIES = ("val_loss", "test_mse")
+NOISE_QUANTITIES = ("variance", "dead_fraction", "sparsity", "active_per_sample", "active_variance")
+# registry model -> the architecture chapter 07 trains on noise (dense_relu there has chapter 07's latent_dim)
+NOISE_TWINS = {"v1": "v1", "v3": "v3", "v4": "v4", "K=32": "v4", "v4 logistic": "v4", "v4 henon": "v4",
+               "v1 (lorenz96)": "v1", "v1 (mackey_glass)": "v1", "v4 (lorenz96)": "v4", "v4 (mackey_glass)": "v4"}
+# the 30-epoch stability run's quantities, read against V4 on noise after chapter 07's 10 epochs
+STABILITY = {"final_variance": "variance", "max_dead_units": "dead_units"}
+# registry ratio model -> (numerator, denominator) as (architecture, data set) in chapter 07
+NOISE_RATIOS = {"v4/v3": (("v4", "noise"), ("v3", "noise")),
+                "v4/v3 (lorenz96)": (("v4", "noise"), ("v3", "noise")),
+                "v4/v3 (mackey_glass)": (("v4", "noise"), ("v3", "noise")),
+                "v4 henon/v4 logistic": (("v4", "noise"), ("v4", "logistic"))}
+
+
+def _record(results_dir, chapter: str) -> dict | None:
+    path = Path(results_dir) / f"{chapter}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _noise_means(results_dir) -> tuple[pd.DataFrame | None, dict]:
+    record = _record(results_dir, "07_controls")
+    if record is None or not record["metrics"]:
+        return None, {}
+    runs = pd.DataFrame(record["metrics"])
+    runs["architecture"] = runs.model.str.split(" on ").str[0]
+    runs["dataset"] = runs.model.str.split(" on ").str[1]
+    return runs.groupby(["architecture", "dataset"]).mean(numeric_only=True), record["parameters"]
+
+
+def references(results_dir) -> pd.DataFrame:
+    """Long table (reference, model, quantity, value, source): the null values the measured chapters give.
+
+    ``model`` is a registry model name, or ``*`` for a reference that applies to every model.
+    """
+    rows = []
+    evolution = _record(results_dir, "01_evolution")
+    if evolution is not None:
+        runs = pd.DataFrame(evolution["metrics"])
+        if "mean_predictor_mse" in runs:
+            floor = float(runs.mean_predictor_mse.mean())
+            rows += [("mean image", "*", q, floor, "01_evolution") for q in LOSS_QUANTITIES]
+        v1 = runs[runs.model == "v1"]
+        rows += [("all-dead V1", "*", q, float(v1[q].mean()), "01_evolution")
+                 for q in LOSS_QUANTITIES if len(v1) and q in v1]
+    means, params = _noise_means(results_dir)
+    if means is not None:
+        twins = dict(NOISE_TWINS)
+        twins[f"dense_relu_{params.get('latent_dim', 128)}"] = "dense_relu"
+        for model, architecture in twins.items():
+            if (architecture, "noise") in means.index:
+                rows += [(f"{architecture} on noise", model, q, float(means.loc[(architecture, "noise"), q]),
+                          "07_controls") for q in NOISE_QUANTITIES if q in means]
+        if ("v4", "noise") in means.index:
+            rows += [("v4 on noise (10 epochs)", "v4 (stability)", q, float(means.loc[("v4", "noise"), source]),
+                      "07_controls") for q, source in STABILITY.items() if source in means]
+        ratios = dict(NOISE_RATIOS)
+        ratios[f"v4/dense_relu_{params.get('latent_dim', 128)}"] = (("v4", "noise"), ("dense_relu", "noise"))
+        for model, (top, bottom) in ratios.items():
+            if top in means.index and bottom in means.index:
+                rows.append((f"{top[0]} on {top[1]} / {bottom[0]} on {bottom[1]}", model, "variance_ratio",
+                             float(means.loc[top, "variance"] / means.loc[bottom, "variance"]), "07_controls"))
+    sweep = _record(results_dir, "02_k_ablation")
+    if sweep is not None and sweep["tables"].get("noise"):
+        for row in sweep["tables"]["noise"]:
+            rows += [(f"{row['model']} on noise", row["model"], q, float(row[q]), "02_k_ablation")
+                     for q in ("variance", "dead_fraction", "sparsity") if row.get(q) is not None]
+    return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
+
+
+def construction_value(kind: str, model: str, parameters: dict) -> float | None:
+    """The value the architecture fixes for a claim (``construction`` column of the registry), or None."""
+    match = re.match(r"K=(\d+)", str(model))
+    k = int(match.group(1)) if match else parameters.get("k")
+    latent = parameters.get("latent_dim")
+    if kind == "topk_sparsity" and k and latent:
+        return 1.0 - k / latent
+    if kind == "topk_active" and k:
+        return float(k)
+    if kind in ("topk_trend", "identical_inputs"):
+        return 0.0
+    return None
+
+
+CONSTRUCTION_WHY = {
+    "topk_sparsity": "Top-K keeps k of L units, so sparsity is 1 - k/L for any weights",
+    "topk_active": "Top-K keeps exactly k units active for any weights",
+    "topk_trend": "under Top-K by |z| the variance grows with the share K/L of kept units whatever was learned",
+    "identical_inputs": "200 identical inputs give every unit zero variance under any encoder",
+}
+
+
+def chapter_parameters(results_dir) -> dict:
+    """Chapter -> its parameters, for every results file present."""
+    out = {}
+    for path in sorted(Path(results_dir).glob("[0-9][0-9]_*.json")):
+        record = json.loads(path.read_text())
+        out[record["chapter"]] = record.get("parameters", {})
+    return out
