@@ -1,0 +1,390 @@
+"""The papers' conclusions, judged from the evidence the chapters measured.
+
+``conclusions.csv`` holds one row per sentence of a paper that asserts a result: where it is (section and
+line of the seed), the statement in our words, the evidence it needs and its decision rule in words.
+Each rule is one function below, registered under the conclusion's id; it reads the results files
+through :class:`Evidence` and returns a verdict and one sentence of why. Evidence that no results file
+holds gives *not measured*, never a default verdict.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .claims import interval, load_registry
+from .ledger import paired_runs
+from .layers import chaos_activation
+
+VERDICTS = ("supported", "not supported", "cannot tell", "the paper contradicts itself", "not testable here",
+            "not measured")
+
+
+class Missing(LookupError):
+    """Evidence a conclusion needs is not in the results files."""
+
+
+class Judgement(NamedTuple):
+    verdict: str
+    why: str
+
+
+class Evidence:
+    """Read access to the results files and the ledger, raising :class:`Missing` for anything absent."""
+
+    def __init__(self, results_dir, ledger_table: pd.DataFrame, distinct_table: pd.DataFrame):
+        self.results_dir = Path(results_dir)
+        self.ledger = ledger_table.set_index("id")
+        self.distinct = distinct_table.set_index("measurement")
+        self.judged: dict[str, Judgement] = {}
+
+    def record(self, chapter: str) -> dict:
+        path = self.results_dir / f"{chapter}.json"
+        if not path.exists():
+            raise Missing(f"no results file for {chapter}")
+        return json.loads(path.read_text())
+
+    def metrics(self, chapter: str) -> pd.DataFrame:
+        frame = pd.DataFrame(self.record(chapter)["metrics"])
+        if frame.empty:
+            raise Missing(f"{chapter} recorded no metrics")
+        return frame
+
+    def table(self, chapter: str, name: str) -> pd.DataFrame:
+        tables = self.record(chapter)["tables"]
+        if name not in tables:
+            raise Missing(f"{chapter} recorded no table {name!r}")
+        return pd.DataFrame(tables[name])
+
+    def claim(self, claim_id: str):
+        row = self.ledger.loc[claim_id]
+        if not np.isfinite(row.measured):
+            raise Missing(f"claim {claim_id} was not measured")
+        return row
+
+    def measurement(self, key: str):
+        if key not in self.distinct.index or not np.isfinite(self.distinct.loc[key, "measured"]):
+            raise Missing(f"the measurement {key!r} was not made")
+        return self.distinct.loc[key]
+
+    def controls(self) -> pd.DataFrame:
+        """Chapter 07's per-run metrics with architecture and data set columns."""
+        runs = self.metrics("07_controls")
+        return runs.assign(architecture=runs.model.str.split(" on ").str[0], dataset=runs.model.str.split(" on ").str[1])
+
+    def control_mean(self, architecture: str, dataset: str, quantity: str) -> float:
+        runs = self.controls()
+        picked = runs[(runs.architecture == architecture) & (runs.dataset == dataset)]
+        if picked.empty:
+            raise Missing(f"chapter 07 did not train {architecture} on {dataset}")
+        return float(picked[quantity].mean())
+
+
+RULES: dict[str, Callable[[Evidence], Judgement]] = {}
+
+
+def rule(conclusion_id: str):
+    def register(function):
+        RULES[conclusion_id] = function
+        return function
+    return register
+
+
+def load() -> pd.DataFrame:
+    with resources.files("ksc").joinpath("conclusions.csv").open() as handle:
+        return pd.read_csv(handle)
+
+
+def _ci(values) -> tuple[float, float, float]:
+    values = np.asarray(values, dtype=float)
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+    low, high = interval(float(np.mean(values)), sd, len(values))
+    return float(np.mean(values)), low, high
+
+
+@rule("ksc-chaos-preserved")
+def _chaos_preserved(ev: Evidence) -> Judgement:
+    claim = ev.claim("abs-v4-variance")
+    ratio = ev.control_mean("v4", "logistic", "variance") / ev.control_mean("v4", "noise", "variance")
+    why = (f"V4's variance {claim.measured:.3g} ({claim.finding}); on logistic images it is {ratio:.2f}× its variance on "
+           "uniform noise")
+    if claim.verdict == "reproduced" and ratio >= 1.1:
+        return Judgement("supported", why + ": the figure depends on chaotic input.")
+    return Judgement("not supported", why + ": the figure does not single out chaotic input.")
+
+
+@rule("ksc-reconstruction")
+def _reconstruction(ev: Evidence) -> Judgement:
+    runs = ev.metrics("03_fair_baselines")
+    fve = runs[runs.model == "v4"].fve
+    if fve.empty:
+        raise Missing("chapter 03 trained no V4")
+    mean, low, high = _ci(fve)
+    claim = ev.ledger.loc["abs-v4-valloss"]
+    own = (f"; the draft's own 0.126 is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
+           if np.isfinite(claim.floor) else "")
+    why = f"V4's test FVE {mean:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {len(fve)} seeds){own}"
+    if low > 0.05:
+        return Judgement("supported", why + ".")
+    if high < 0.05:
+        return Judgement("not supported", why + ": V4 explains almost none of the images' variance beyond the mean image.")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-dead-units")
+def _dead_units(ev: Evidence) -> Judgement:
+    v4, v3 = ev.claim("s5.4-v4-dead"), ev.claim("s5.3-v3-dead")
+    sweep = ev.metrics("02_k_ablation")
+    worst = float(sweep.groupby("model").dead_fraction.mean().max())
+    why = f"V4 dead fraction {v4.measured:.3g}, at most {worst:.3g} over the K sweep; V3 (ReLU Top-K) {v3.measured:.3g}"
+    if v4.measured <= 0.05 and worst <= 0.05 and v3.measured >= 0.25:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ".")
+
+
+@rule("ksc-divergence")
+def _divergence(ev: Evidence) -> Judgement:
+    v4, dense = ev.claim("s6.3-window-v4"), ev.claim("s6.3-window-dense")
+    kept = [name for name, row in (("V4", v4), ("dense ReLU", dense)) if row.measured >= 0.5]
+    return Judgement("the paper contradicts itself",
+                     f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 and "
+                     f"{dense.measured:.2f}× for dense ReLU: "
+                     + (f"{' and '.join(kept)} transmit the divergence, so the Abstract's sentence holds for V4 and 6.3's "
+                        "'neither' does not" if "V4" in kept else "V4 does not transmit the divergence, so 6.3 holds")
+                     + " (the draft's own test could not tell, chapter 05).")
+
+
+@rule("ksc-first-architecture")
+def _first_architecture(ev: Evidence) -> Judgement:
+    sae_runs = ev.metrics("06_vsae")
+    latents = ev.record("06_vsae")["parameters"]["image_latents"]
+    images = sae_runs[(sae_runs.dataset == "logistic") & (sae_runs.model != "v4")]
+    images = images.assign(sparsity=1 - images.l0 / latents)
+    evolution = ev.metrics("01_evolution")
+    others = pd.concat([images[["model", "k", "sparsity", "dead_fraction", "variance"]],
+                        evolution[~evolution.model.str.startswith("v4")][["model", "sparsity", "dead_fraction", "variance"]]])
+    means = others.groupby(["model", "k"], dropna=False)[["sparsity", "dead_fraction", "variance"]].mean()
+    hits = means[(means.sparsity >= 0.75 - 1e-9) & (means.dead_fraction <= 0.05) & (means.variance >= 0.1)]
+    if len(hits):
+        named = "; ".join(f"{m}{'' if pd.isna(k) else f' k={int(k)}'} (sparsity {r.sparsity:.2f}, dead {r.dead_fraction:.2f}, "
+                          f"variance {r.variance:.3f})" for (m, k), r in hits.iterrows())
+        return Judgement("not supported", f"other models trained here reach all three: {named}.")
+    return Judgement("supported", "no other model trained on logistic images here reaches all three.")
+
+
+@rule("ksc-no-fixed-points")
+def _no_fixed_points(ev: Evidence) -> Judgement:
+    x = np.linspace(-2.0, 2.0, 400_001)
+    gap = np.asarray(chaos_activation(x)) - x
+    crossings = int(np.sum(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0)) + int(np.any(gap == 0))
+    at_zero = float(np.asarray(chaos_activation(np.array([0.0])))[0])
+    if crossings:
+        return Judgement("not supported", f"f(0) = {at_zero:g}, so 0 is a fixed point, as it is for ReLU; f(x) = x has "
+                                          f"{crossings} solutions in [-2, 2].")
+    return Judgement("supported", "f(x) = x has no solution in [-2, 2].")
+
+
+@rule("ksc-v3-collapse")
+def _v3_collapse(ev: Evidence) -> Judgement:
+    group = ev.measurement("v3 variance")
+    if group.finding == "the paper contradicts itself":
+        return Judgement("the paper contradicts itself", f"{group.why}; measured {group.measured:.3g}.")
+    ok = abs(np.log10(max(group.measured, 1e-30) / 3.6e-5)) <= 0.5
+    return Judgement("supported" if ok else "not supported", f"V3's variance is {group.measured:.3g}.")
+
+
+@rule("ksc-v1-v3-gain")
+def _v1_v3_gain(ev: Evidence) -> Judgement:
+    registry = load_registry().set_index("id")
+    v1_claimed = float(registry.loc["t1-v1-variance", "claimed"])
+    v1, v3 = ev.claim("t1-v1-variance"), ev.claim("t1-v3-variance")
+    measured = f"we measure V1 {v1.measured:.3g} and V3 {v3.measured:.3g}"
+    if v1_claimed == 0:
+        return Judgement("the paper contradicts itself",
+                         f"Table 1 gives V1 a variance of ~{v1_claimed:g}, from which no finite gain (5.4×) follows; {measured}.")
+    return Judgement("supported" if abs(v3.measured / v1.measured - 5.4) <= 0.25 * 5.4 else "not supported", measured)
+
+
+@rule("ksc-henon-general")
+def _henon_general(ev: Evidence) -> Judgement:
+    henon = ev.claim("s6.2h-ratio")
+    noise = ev.control_mean("v4", "noise", "variance") / ev.control_mean("v4", "logistic", "variance")
+    why = f"Hénon/logistic ratio {henon.measured:.3f}; noise/logistic ratio {noise:.3f}"
+    if abs(noise - 1) <= 0.05:
+        return Judgement("not supported", why + ": V4 gives the same variance on images with no attractor at all.")
+    if abs(henon.measured - 1) <= 0.05:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ".")
+
+
+@rule("ksc-optimal-k")
+def _optimal_k(ev: Evidence) -> Judgement:
+    best = ev.claim("s6.2-best-k")
+    return Judgement("the paper contradicts itself",
+                     f"6.2 names K = 8 and the Conclusion K = 32; the score of our sweep is largest at K = {best.measured:.0f} "
+                     "(the score is the variance times a constant fixed by K, so it ranks K by construction).")
+
+
+@rule("ksc-compatible")
+def _compatible(ev: Evidence) -> Judgement:
+    chaos = ev.judged.get("ksc-chaos-preserved") or RULES["ksc-chaos-preserved"](ev)
+    window = ev.claim("s6.3-window-v4")
+    why = f"ksc-chaos-preserved is {chaos.verdict}; V4's window-protocol rate ratio {window.measured:.2f}"
+    if chaos.verdict == "supported" and window.measured >= 0.5:
+        return Judgement("supported", why + ".")
+    if chaos.verdict == "not supported":
+        return Judgement("not supported", why + ": the variance it rests on is not specific to chaos.")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-identical-collapse")
+def _identical_collapse(ev: Evidence) -> Judgement:
+    identical = ev.table("07_controls", "identical_inputs")
+    runs = ev.controls()
+    runs = runs[runs.dataset == "logistic"].groupby("architecture")[["variance", "dead_fraction"]].mean()
+    dead = list(runs.index[runs.dead_fraction >= 1.0])  # an all-dead network has zero variance on every input
+    varied = runs.variance[runs.dead_fraction < 1.0]
+    if varied.empty:
+        raise Missing("chapter 07 trained no model with a living unit on logistic images")
+    why = (f"on copies of one image the largest unit variance over all models is {identical['max unit variance'].max():.1e}; "
+           f"on varied test images the variances of the models with living units are "
+           + ", ".join(f"{v:.3g} ({a})" for a, v in varied.items())
+           + (f" ({', '.join(dead)}: every unit dead, left out)" if dead else ""))
+    if (varied < 1e-4).any():
+        return Judgement("supported", why + ".")
+    if (varied >= 1e-3).all() and identical["max unit variance"].max() < 1e-4:
+        return Judgement("not supported", why + ": the collapse belongs to the test set, not to any model.")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-sae-fail")
+def _sae_fail(ev: Evidence) -> Judgement:
+    runs = ev.metrics("06_vsae")
+    topk = runs[(runs.dataset == "logistic") & (runs.model == "topk_sae") & (runs.k == 32)]
+    if topk.empty:
+        raise Missing("chapter 06 trained no TopK SAE with k = 32 on the images")
+    dead, variance = float(topk.dead_fraction.mean()), float(topk.variance.mean())
+    why = f"TopK SAE (k = 32) on logistic images: dead fraction {dead:.3g}, variance {variance:.3g} ({len(topk)} seeds)"
+    if dead >= 0.5 or variance <= 0.002:
+        return Judgement("supported", why + "; JumpReLU and Gated SAEs not yet trained.")
+    return Judgement("not supported", why + "; JumpReLU and Gated SAEs not yet trained.")
+
+
+@rule("ksc-relu-chaotic")
+def _relu_chaotic(ev: Evidence) -> Judgement:
+    chaotic = ev.control_mean("dense_relu", "logistic", "dead_fraction")
+    noise = ev.control_mean("dense_relu", "noise", "dead_fraction")
+    why = f"dense ReLU dead fraction {chaotic:.3g} on logistic images, {noise:.3g} on uniform noise"
+    if chaotic - noise >= 0.1:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ": as many units die on inputs with no chaos.")
+
+
+@rule("ksc-l1-variance")
+def _l1_variance(ev: Evidence) -> Judgement:
+    chaotic = ev.control_mean("v1", "logistic", "dead_fraction")
+    flat = ev.control_mean("v1", "identical", "dead_fraction")
+    why = f"V1 dead fraction {chaotic:.3g} on logistic images, {flat:.3g} trained on copies of one image"
+    if flat >= 0.9:
+        return Judgement("not supported", why + ": the units die without any input variance.")
+    if chaotic >= 0.9:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+def _combined(verdicts: list[str]) -> str:
+    """One verdict over data sets: theirs when they agree, else cannot tell."""
+    return verdicts[0] if len(set(verdicts)) == 1 else "cannot tell"
+
+
+def _per_dataset(parts: list[str], verdicts: list[str]) -> str:
+    return "; ".join(f"{part} ({verdict})" for part, verdict in zip(parts, verdicts))
+
+
+def _paired(ev: Evidence, a: str, b: str, quantity: str, how: str = "difference") -> pd.DataFrame:
+    paired = paired_runs(ev.metrics("06_vsae"), a, b, quantity, how)
+    if paired.empty:
+        raise Missing(f"chapter 06 did not train both {a} and {b}")
+    return paired
+
+
+@rule("vsae-underperforms")
+def _underperforms(ev: Evidence) -> Judgement:
+    fve = _paired(ev, "topk_sae", "vsae", "fve")
+    cosine = _paired(ev, "topk_sae", "vsae", "cosine")
+    parts, verdicts = [], []
+    for dataset in fve.dataset.unique():
+        f = _ci(fve[fve.dataset == dataset].value)
+        c = _ci(cosine[cosine.dataset == dataset].value)
+        parts.append(f"{dataset}: FVE gap {f[0]:+.3f} [{f[1]:+.3f}, {f[2]:+.3f}], cosine gap {c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]")
+        verdicts.append("supported" if f[1] > 0 and c[1] > 0 else "not supported" if f[2] < 0 or c[2] < 0
+                        else "cannot tell")
+    return Judgement(_combined(verdicts), _per_dataset(parts, verdicts)
+                     + " (TopK SAE minus vSAE, 95 % intervals over seeds and k; stand-in data).")
+
+
+def _living_ratios(ev: Evidence, variant: str) -> pd.DataFrame:
+    return _paired(ev, variant, "topk_sae", "living", how="ratio")
+
+
+@rule("vsae-living")
+def _living(ev: Evidence) -> Judgement:
+    ratios = _living_ratios(ev, "vsae")
+    parts, verdicts = [], []
+    for dataset, group in ratios.groupby("dataset", sort=False):
+        by_k = group.groupby("k").value.mean()
+        pooled = float(group.value.mean())
+        parts.append(f"{dataset}: pooled {pooled:.2f}, by k " + ", ".join(f"{int(k)}: {v:.2f}" for k, v in by_k.items()))
+        verdicts.append("supported" if pooled <= 0.5 and (by_k <= 0.5).all() else
+                        "not supported" if pooled >= 0.8 else "cannot tell")
+    return Judgement(_combined(verdicts), _per_dataset(parts, verdicts)
+                     + " (vSAE / TopK SAE living latents; stand-in data).")
+
+
+@rule("vsae-kl-cause")
+def _kl_cause(ev: Evidence) -> Judgement:
+    sampling = _living_ratios(ev, "vsae").groupby("dataset").value.mean()
+    kl_only = _living_ratios(ev, "vsae_mean").groupby("dataset").value.mean()
+    parts, verdicts = [], []
+    for dataset in sampling.index:
+        s, k = float(sampling[dataset]), float(kl_only[dataset])
+        parts.append(f"{dataset}: living ratio {k:.2f} with the KL term alone, {s:.2f} with sampling as well")
+        verdicts.append("supported" if k <= 0.5 else "not supported" if k >= 0.8 and s <= 0.5 else "cannot tell")
+    return Judgement(_combined(verdicts), _per_dataset(parts, verdicts) + " (stand-in data).")
+
+
+@rule("vsae-cosine")
+def _cosine(ev: Evidence) -> Judgement:
+    parts = []
+    for dataset in ("superposition", "logistic"):
+        group = ev.measurement(f"vSAE cosine gap ({dataset})")
+        parts.append(f"{dataset}: vSAE minus TopK SAE {group.measured:+.4f}")
+    return Judgement("the paper contradicts itself", "4.1 says higher and the Conclusion lower; we measure " + "; ".join(parts)
+                     + " (stand-in data).")
+
+
+def _not_testable(ev: Evidence, conclusion) -> Judgement:
+    return Judgement("not testable here", conclusion.rule.split(": ", 1)[-1])
+
+
+def evaluate(results_dir, ledger_table: pd.DataFrame, distinct_table: pd.DataFrame) -> pd.DataFrame:
+    """Every conclusion with its verdict and why, in the registry's order."""
+    ev = Evidence(results_dir, ledger_table, distinct_table)
+    rows = []
+    for conclusion in load().itertuples():
+        try:
+            if conclusion.evidence == "none":
+                judged = _not_testable(ev, conclusion)
+            else:
+                judged = RULES[conclusion.id](ev)
+        except Missing as missing:
+            judged = Judgement("not measured", str(missing))
+        ev.judged[conclusion.id] = judged
+        rows.append({"id": conclusion.id, "source": conclusion.source, "section": conclusion.section,
+                     "lines": conclusion.lines, "statement": conclusion.statement, "verdict": judged.verdict,
+                     "why": judged.why, "rule": conclusion.rule, "evidence": conclusion.evidence})
+    return pd.DataFrame(rows)
