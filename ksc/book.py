@@ -27,6 +27,8 @@ from .progress import ENGINE, Progress
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+# what the intro shows when the ledger chapter did not run in this build (it writes results/findings.md)
+NO_FINDINGS = "*The ledger chapter was not run in this build, so there are no verdicts to summarise here.*\n"
 
 
 class ChapterFailed(RuntimeError):
@@ -152,6 +154,8 @@ def assemble_site(work: Path, site: Path, root: Path = ROOT) -> Path:
         if executed.exists():
             shutil.copy2(executed, site / "notebooks" / executed.name)
     (site / "book" / "chapter_times.md").write_text(chapter_times(work / "book" / "results", stems))
+    findings = work / "book" / "results" / "findings.md"
+    (site / "book" / "findings.md").write_text(findings.read_text() if findings.exists() else NO_FINDINGS)
     return site
 
 

@@ -21,7 +21,7 @@ Rules, for the measured mean m and the claimed value c:
 - ``not_testable``: the note says why; never measured here.
 
 Where a measurement has a spread over seeds (sd, n >= 2), the verdict uses its 95 % t-interval of the
-mean, not the mean alone: *reproduced* needs the whole interval inside the reproduced band (for a band
+mean (for a ratio of means, its percentile-bootstrap interval), not the mean alone: *reproduced* needs the whole interval inside the reproduced band (for a band
 rule this is an equivalence test, two one-sided tests at 2.5 % each); an interval that straddles the
 band's edge is *cannot tell*. Most rules were fixed per quantity before the chapters first ran; every
 change made after results existed is in ``rule_history.csv`` with its date and reason.
@@ -113,10 +113,11 @@ def to_fve(mse: float, floor: float | None) -> float:
 
 
 def verdict(measured: float, claimed: float, rule: str, tolerance: float | None, sd: float = float("nan"),
-            n: int = 0, floor: float | None = None) -> str:
+            n: int = 0, floor: float | None = None, bounds: tuple[float, float] | None = None) -> str:
     """The verdict of one claim under its rule, using the interval of the measurement where it has one.
 
-    ``floor`` is the per-pixel-mean predictor's MSE, needed by the ``fve`` rule only.
+    ``floor`` is the per-pixel-mean predictor's MSE, needed by the ``fve`` rule only. ``bounds`` is an
+    interval computed elsewhere (a ratio's bootstrap interval); without it the t-interval of sd and n is used.
     """
     if rule == "not_testable":
         return "not testable here"
@@ -127,9 +128,11 @@ def verdict(measured: float, claimed: float, rule: str, tolerance: float | None,
             return "not measured"
         measured, claimed = to_fve(measured, floor), to_fve(claimed, floor)
         sd = sd / floor if sd is not None and math.isfinite(sd) else sd
+        bounds = tuple(to_fve(b, floor) for b in bounds[::-1]) if bounds is not None else None
     if rule == "order" and (measured <= 0 or claimed <= 0):
         return "reproduced" if measured == claimed else "not reproduced"
-    low, high = interval(measured, sd, n)
+    given = bounds is not None and all(b is not None and math.isfinite(b) for b in bounds)
+    low, high = (float(bounds[0]), float(bounds[1])) if given else interval(measured, sd, n)
     if rule == "order" and low <= 0:
         low = high = measured
     inside, outside = _band(claimed, rule, tolerance), _band(claimed, rule, tolerance, 2.0)
@@ -206,13 +209,15 @@ def compare(summary: pd.DataFrame, ids=None, sections=None, prefixes=None, floor
         tolerance = None if pd.isna(claim.tolerance) else float(claim.tolerance)
         measured = hit.mean if hit is not None else float("nan")
         sd, n = (hit.sd, hit.n) if hit is not None else (float("nan"), 0)
+        bounds = (getattr(hit, "ci_low", float("nan")), getattr(hit, "ci_high", float("nan"))) if hit is not None else None
         mse_floor = _floor(summary, claim.model, floor) if claim.rule == "fve" else float("nan")
         rows.append({
             "id": claim.id, "section": claim.section, "model": claim.model, "quantity": claim.quantity,
             "claimed": claim.claimed, "measured": measured, "sd": sd, "n": n,
             "rule": describe_rule(claim.rule, tolerance),
-            "verdict": verdict(measured, claim.claimed, claim.rule, tolerance, sd, n, mse_floor),
+            "verdict": verdict(measured, claim.claimed, claim.rule, tolerance, sd, n, mse_floor, bounds),
             "claim": claim.note, "floor": mse_floor,
+            "ci_low": bounds[0] if bounds else float("nan"), "ci_high": bounds[1] if bounds else float("nan"),
         })
     return pd.DataFrame(rows)
 

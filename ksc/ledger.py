@@ -36,12 +36,13 @@ def measurements(results_dir) -> pd.DataFrame:
         record = json.loads(path.read_text())
         if record.get("claims") and not record["chapter"].startswith("9"):
             frames.append(pd.DataFrame(record["claims"]).assign(chapter=record["chapter"]))
-    columns = ["id", "measured", "sd", "n", "floor", "chapter"]
+    columns = ["id", "measured", "sd", "n", "floor", "ci_low", "ci_high", "chapter"]
     if not frames:
         return pd.DataFrame(columns=columns)
     rows = pd.concat(frames, ignore_index=True)
-    if "floor" not in rows:
-        rows["floor"] = np.nan
+    for column in ("floor", "ci_low", "ci_high"):
+        if column not in rows:
+            rows[column] = np.nan
     # a claim measured by two chapters keeps the first chapter's value (chapters are read in book order)
     return rows[rows.measured.notna()].drop_duplicates("id")[columns]
 
@@ -95,7 +96,8 @@ def _reason(row) -> str:
         return row.note
     if not np.isfinite(row.measured):
         return "no chapter measured it"
-    spread = f" ± {row.sd:.2g}" if np.isfinite(row.sd) else ""
+    spread = (f" ± {row.sd:.2g}" if np.isfinite(row.sd) else
+              f" (95 % interval {row.ci_low:.4g} to {row.ci_high:.4g})" if np.isfinite(row.ci_low) else "")
     reason = (f"measured {row.measured:.4g}{spread} (n = {int(row.n)}) vs claimed {row.claimed:.4g}; "
               f"rule: {describe_rule(row.rule, _tolerance(row))}")
     if row.rule == "fve" and np.isfinite(row.floor):
@@ -117,7 +119,7 @@ def build(results_dir) -> pd.DataFrame:
     for column in ("construction", "stand_in"):
         registry[column] = registry[column].fillna("")
     ledger = registry.merge(measurements(results_dir), on="id", how="left")
-    for column in ("measured", "sd", "n", "floor"):
+    for column in ("measured", "sd", "n", "floor", "ci_low", "ci_high"):
         ledger[column] = ledger[column].astype(float)
     refs = nulls.references(results_dir)
     mean_image = refs[refs.reference == "mean image"].set_index("quantity").value
@@ -125,7 +127,7 @@ def build(results_dir) -> pd.DataFrame:
     if fill.any():
         ledger.loc[fill, "floor"] = ledger.loc[fill, "quantity"].map(mean_image).astype(float)
     ledger["verdict"] = [verdict(r.measured, r.claimed, r.rule, _tolerance(r), r.sd, 0 if pd.isna(r.n) else int(r.n),
-                                 r.floor) for r in ledger.itertuples()]
+                                 r.floor, (r.ci_low, r.ci_high)) for r in ledger.itertuples()]
     parameters = nulls.chapter_parameters(results_dir)
     checked = [_nulls_passing(r, refs, parameters) for r in ledger.itertuples()]
     ledger["null_passes"] = pd.Series([passing for passing, _ in checked], index=ledger.index, dtype=object)

@@ -88,3 +88,13 @@ def test_results_round_trip_and_atomic(tmp_path):
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["99_test.json"]  # no temporary file left behind
     json.loads(before)
+
+
+def test_a_ratio_is_judged_by_its_bootstrap_interval():
+    # the Hénon/logistic ratio 1.01 within 5 %: an interval inside the band is an equivalence, across it cannot tell
+    assert claims.verdict(1.0, 1.01, "rel", 0.05, bounds=(0.99, 1.02)) == "reproduced"
+    assert claims.verdict(1.0, 1.01, "rel", 0.05, bounds=(0.93, 1.07)) == "cannot tell"
+    summary = pd.DataFrame([{"model": "v4 henon/v4 logistic", "quantity": "variance_ratio", "mean": 1.0, "sd": float("nan"),
+                             "n": 5, "ci_low": 0.93, "ci_high": 1.07}])
+    row = claims.compare(summary, ids=["s6.2h-ratio"]).iloc[0]
+    assert row.verdict == "cannot tell" and row.ci_low == 0.93

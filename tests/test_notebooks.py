@@ -8,7 +8,8 @@ import pandas as pd
 import papermill
 import pytest
 
-from ksc import book, claims
+from ksc import book, claims, conclusions
+from ksc import ledger as ledger_module
 from ksc.params import ParameterError
 from ksc.results import read_results
 
@@ -76,13 +77,32 @@ def test_ledger_covers_every_claim_and_recomputes_verdicts(smoke_book):
     ledger = pd.read_csv(results / "ledger.csv")
     assert list(ledger.id) == list(registry.id)
     assert set(ledger.verdict) <= set(claims.VERDICTS)
-    variance_reasons = ledger[(ledger.quantity == "variance") & ledger.measured.notna()].reason
-    assert variance_reasons.str.contains("uniform noise").all()  # the null-data control qualifies every variance
+    assert set(ledger.finding) <= set(ledger_module.FINDINGS)
+    record = read_results(results / "90_ledger.json")
+    judged = pd.DataFrame(record["tables"]["conclusions"])
+    assert list(judged.id) == list(conclusions.load().id) and set(judged.verdict) <= set(conclusions.VERDICTS)
+    distinct = pd.DataFrame(record["tables"]["distinct"])
+    assert len(distinct) == ledger.measurement.nunique() < len(ledger)  # repeated numbers count once
     for path in results.glob("0[1-7]_*.json"):
         chapter = read_results(path)["claims"].set_index("id")
         mine = ledger.set_index("id").loc[chapter.index]
         measured = chapter.measured.notna()
         assert (mine.verdict[measured] == chapter.verdict[measured]).all()
+
+
+def test_intro_shows_the_findings_the_ledger_computed(smoke_book):
+    results = smoke_book / "src" / "book" / "results"
+    findings = (results / "findings.md").read_text()
+    assert (smoke_book / "_build" / "site" / "book" / "findings.md").read_text() == findings
+    intro = (smoke_book / "_build" / "html" / "book" / "intro.html").read_text()
+    record = read_results(results / "90_ledger.json")
+    tallies = pd.DataFrame(record["tables"]["tallies"]).set_index("finding")
+    for paper in tallies.columns:
+        assert f"{int(tallies.loc['all distinct measurements', paper])} distinct" in intro
+    judged = pd.DataFrame(record["tables"]["conclusions"])
+    for verdict, n in judged[judged.source == "ksc"].verdict.value_counts().items():
+        assert f"{n} {verdict}" in findings
+    assert "What the book finds" in intro and intro.count("<tr") >= len(judged)
 
 
 def test_website_has_every_chapter_with_figures_and_no_errors(smoke_book):
