@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ksc.benchmark import speedups, train_speed, write_benchmark
-from ksc.results import device_name, provenance
+from ksc.machine import device_name, provenance
 
 
 def main(argv=None):

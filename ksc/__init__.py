@@ -1,2 +1,48 @@
-"""ksc: the shared code of the K-Sparse Chaotic Autoencoders reproduction book."""
+"""ksc: the shared code of the K-Sparse Chaotic Autoencoders reproduction book.
+
+The science, one module per subject (import what you need, e.g. ``from ksc import chaos``):
+
+- data: ``chaos`` (maps, images, splits, Lyapunov exponents), ``flows`` (Lorenz-96 and Mackey-Glass series),
+  ``superposition`` (the synthetic benchmark with known features);
+- models: ``layers`` (chaos activation, Top-K, the target-variance penalty), ``models`` (V1-V4, dense ReLU),
+  ``members`` (M models as one computation), ``training`` (``train`` and ``train_many``), ``sae`` (TopK SAE and vSAE);
+- measurements: ``metrics``, ``stats`` (tests, effect sizes, bootstrap ratios), ``divergence`` (Section 6.3's
+  protocols), ``vsae_comparison`` (chapter 06's paired comparisons), ``benchmark`` (training speed);
+- the papers' claims and their verdicts: ``claims`` (+ ``claims.csv``), ``nulls`` (null references), ``ledger``,
+  ``conclusions`` (+ ``conclusions.csv``);
+- files and provenance: ``results`` (the results-file format, its one reader), ``atomic`` (atomic writes),
+  ``machine`` (what ran a result), ``parameters`` (every notebook parameter, declared once);
+- pages: ``plots``, ``tables``.
+
+``ksc.book`` holds the machinery around the chapters (papermill, Jupyter Book, the ``ksc`` command); nothing in
+the science imports it.
+"""
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "atomic",
+    "backend",
+    "benchmark",
+    "chaos",
+    "claims",
+    "conclusions",
+    "divergence",
+    "flows",
+    "layers",
+    "ledger",
+    "machine",
+    "members",
+    "metrics",
+    "models",
+    "nulls",
+    "parameters",
+    "plots",
+    "results",
+    "sae",
+    "stats",
+    "superposition",
+    "tables",
+    "training",
+    "vsae_comparison",
+]

@@ -5,6 +5,7 @@ it is imported, before its logging can be configured; in a notebook they would l
 chapter. We silence file descriptor 2 for the duration of the import only. Import errors still
 propagate.
 """
+
 import logging
 import os
 
@@ -16,8 +17,10 @@ def _import_keras_quietly():
     try:
         os.dup2(devnull, 2)
         import keras
+
         if keras.backend.backend() == "tensorflow":
             import tensorflow  # noqa: F401  (its lazy device set-up also prints)
+
             tensorflow.config.list_physical_devices()
     finally:
         os.dup2(saved, 2)

@@ -8,6 +8,7 @@ is taken within each repeat. The Keras way is timed as the authors ran it, a sin
 ``fit(shuffle=True)`` call: :func:`ksc.training.train` calls ``fit`` once per epoch to reshuffle
 under a seed, which costs it some time, and timing it would flatter the batched trainer.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import chaos
+from . import chaos, training
+from .atomic import json_safe, write_atomic
 from .backend import keras
+from .machine import provenance
 from .models import build_model
-from .results import _plain, provenance, write_atomic
-from . import training
+from .results import chapter_results
 from .training import train_many
 
 FIT_WAY, KSC_WAY = "keras fit, one model per run", "ksc train_many"
@@ -31,13 +33,30 @@ def authors_fit(model: str, data, seed: int, epochs: int, batch_size: int, learn
     keras.utils.set_random_seed(seed)
     ae = build_model(model)
     ae.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    ae.model.fit(data.train, data.train, validation_data=(data.val, data.val), epochs=epochs, batch_size=batch_size,
-                 shuffle=True, verbose=0)
+    ae.model.fit(
+        data.train,
+        data.train,
+        validation_data=(data.val, data.val),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        verbose=0,
+    )
     return keras.ops.convert_to_numpy(ae.encoder(data.test)), keras.ops.convert_to_numpy(ae.model(data.test))
 
 
-def train_speed(members=(1, 10, 60), repeats: int = 2, fit_runs: int = 3, model: str = "v4", n_train: int = 2000,
-                n_val: int = 200, n_test: int = 500, epochs: int = 10, batch_size: int = 64, log=print) -> pd.DataFrame:
+def train_speed(
+    members=(1, 10, 60),
+    repeats: int = 2,
+    fit_runs: int = 3,
+    model: str = "v4",
+    n_train: int = 2000,
+    n_val: int = 200,
+    n_test: int = 500,
+    epochs: int = 10,
+    batch_size: int = 64,
+    log=print,
+) -> pd.DataFrame:
     """One row per (repeat, way, M): wall seconds of the batch and per model-run.
 
     ``graph`` says whether the batched trainer built and traced its training step in that call
@@ -51,15 +70,37 @@ def train_speed(members=(1, 10, 60), repeats: int = 2, fit_runs: int = 3, model:
         start = time.perf_counter()
         for seed in range(fit_runs):
             authors_fit(model, data, seed, **setting)
-        rows.append({"repeat": repeat, "way": FIT_WAY, "members": 1, "graph": "built for every model",
-                     "models": fit_runs, "wall_seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "repeat": repeat,
+                "way": FIT_WAY,
+                "members": 1,
+                "graph": "built for every model",
+                "models": fit_runs,
+                "wall_seconds": time.perf_counter() - start,
+            }
+        )
         for m in members:
             start = time.perf_counter()
             train_many(model, data, seeds=range(m), **setting)
-            rows.append({"repeat": repeat, "way": KSC_WAY, "members": m, "graph": "reused" if repeat else "first call",
-                         "models": m, "wall_seconds": time.perf_counter() - start})
-        log(f"repeat {repeat}: " + ", ".join(f"{r['way']} M={r['members']}: {r['wall_seconds'] / r['models']:.2f} s/run"
-                                             for r in rows if r["repeat"] == repeat))
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "way": KSC_WAY,
+                    "members": m,
+                    "graph": "reused" if repeat else "first call",
+                    "models": m,
+                    "wall_seconds": time.perf_counter() - start,
+                }
+            )
+        log(
+            f"repeat {repeat}: "
+            + ", ".join(
+                f"{r['way']} M={r['members']}: {r['wall_seconds'] / r['models']:.2f} s/run"
+                for r in rows
+                if r["repeat"] == repeat
+            )
+        )
     timings = pd.DataFrame(rows)
     timings["seconds_per_run"] = timings.wall_seconds / timings.models
     return timings
@@ -71,17 +112,29 @@ def speedups(timings: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (way, m, graph), group in timings.groupby(["way", "members", "graph"], sort=False):
         ratio = fit.loc[group.repeat].to_numpy() / group.seconds_per_run.to_numpy()
-        rows.append({"way": way, "members": m, "graph": graph, "repeats": len(group),
-                     "seconds_per_run": group.seconds_per_run.median(),
-                     "speedup_vs_fit": float(pd.Series(ratio).median()),
-                     "speedup_min": float(ratio.min()), "speedup_max": float(ratio.max())})
+        rows.append(
+            {
+                "way": way,
+                "members": m,
+                "graph": graph,
+                "repeats": len(group),
+                "seconds_per_run": group.seconds_per_run.median(),
+                "speedup_vs_fit": float(pd.Series(ratio).median()),
+                "speedup_min": float(ratio.min()),
+                "speedup_max": float(ratio.max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def write_benchmark(path, timings: pd.DataFrame, settings: dict) -> Path:
     """JSON with the settings, every timing, the speed-ups and the machine (see :func:`ksc.results.provenance`)."""
-    record = {"settings": _plain(settings), "timings": _plain(timings), "speedups": _plain(speedups(timings)),
-              "provenance": provenance([], float(timings.wall_seconds.sum()))}
+    record = {
+        "settings": json_safe(settings),
+        "timings": json_safe(timings),
+        "speedups": json_safe(speedups(timings)),
+        "provenance": provenance([], float(timings.wall_seconds.sum())),
+    }
     return write_atomic(Path(path), json.dumps(record, indent=1, allow_nan=False))
 
 
@@ -95,13 +148,22 @@ def chapter_times(results_dir, stems) -> pd.DataFrame:
     """Per chapter with a results file: wall time, models trained and the seconds their runs took, device, backend."""
     rows = []
     for stem in stems:
-        path = Path(results_dir) / f"{stem}.json"
-        if not path.exists():
+        record = chapter_results(results_dir, stem, missing_ok=True)
+        if record is None:
             continue
-        record = json.loads(path.read_text())
-        runs = [row for row in record["metrics"] if isinstance(row, dict) and row.get("wall_seconds") is not None]
+        metrics = record["metrics"]
+        trained = metrics.wall_seconds.dropna() if "wall_seconds" in metrics else pd.Series(dtype=float)
         prov = record["provenance"]
-        rows.append({"chapter": stem, "wall_seconds": prov["wall_seconds"], "models_trained": len(runs),
-                     "training_seconds": sum(row["wall_seconds"] for row in runs),
-                     "device": prov["device"], "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}"})
-    return pd.DataFrame(rows, columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend"])
+        rows.append(
+            {
+                "chapter": stem,
+                "wall_seconds": prov["wall_seconds"],
+                "models_trained": len(trained),
+                "training_seconds": float(trained.sum()),
+                "device": prov["device"],
+                "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend"]
+    )

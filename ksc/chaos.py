@@ -5,11 +5,15 @@ logistic images start from x0 ~ U[0, 1), keep the next 784 iterates (x0 excluded
 and reshape them row-major to 28x28; Henon images start from (x0, y0) ~ U(-0.5, 0.5)^2, clip the
 state to [-2, 2] before every step and keep (x + 2) / 4 clipped to [0, 1].
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
+
+from .flows import FLOW_SYSTEMS, lorenz96_series, mackey_glass_series
 
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -34,8 +38,9 @@ def logistic_orbit(x0: np.ndarray, r: float, n_steps: int) -> np.ndarray:
     return out
 
 
-def henon_orbit(x0: np.ndarray, y0: np.ndarray, n_steps: int, a: float = 1.4, b: float = 0.3,
-                clip: float = 2.0) -> np.ndarray:
+def henon_orbit(
+    x0: np.ndarray, y0: np.ndarray, n_steps: int, a: float = 1.4, b: float = 0.3, clip: float = 2.0
+) -> np.ndarray:
     """x coordinate of the Henon map for every start, the state clipped to [-clip, clip] before each step."""
     x = np.asarray(x0, dtype=np.float64).copy()
     y = np.asarray(y0, dtype=np.float64).copy()
@@ -75,18 +80,51 @@ def identical_images(n: int, r: float = 3.99, seed: int = 0) -> np.ndarray:
     return np.repeat(logistic_images(1, r=r, seed=seed), n, axis=0)
 
 
+# The flows' images (Section 7.2): 784 consecutive samples of one run, laid out row-major as 28x28 and mapped
+# to [0, 1] by a fixed affine map with clipping (as the Henon images are), so the sigmoid output of the draft's
+# autoencoders can reach every pixel. Fixed pixel maps: the range the observable covers on the attractor, with a
+# little room (values outside clip).
+PIXEL_RANGE = {"lorenz96": (-12.0, 18.0), "mackey_glass": (0.2, 1.4)}
+
+
+def flow_images(system: str, n: int, seed: int = 0) -> np.ndarray:
+    """n images of a flow system, shape (n, 28, 28), float32 in [0, 1]."""
+    if system == "lorenz96":
+        series = lorenz96_series(n, PIXELS, seed=seed)
+    elif system == "mackey_glass":
+        series = mackey_glass_series(n, PIXELS, seed=seed)
+    else:
+        raise ValueError(f"system must be one of {FLOW_SYSTEMS}, got {system!r}")
+    low, high = PIXEL_RANGE[system]
+    pixels = np.clip((series - low) / (high - low), 0.0, 1.0)
+    return pixels.reshape(n, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32)
+
+
+def neighbour_correlation(images: np.ndarray) -> float:
+    """Mean over images of the correlation between consecutive samples (pixel t and t + 1, row-major)."""
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    a, b = (
+        flat[:, :-1] - flat[:, :-1].mean(axis=1, keepdims=True),
+        flat[:, 1:] - flat[:, 1:].mean(axis=1, keepdims=True),
+    )
+    denominator = np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1))
+    return float(np.mean(np.sum(a * b, axis=1)[denominator > 0] / denominator[denominator > 0]))
+
+
 DATASETS = ("logistic", "henon", "noise", "identical", "lorenz96", "mackey_glass")
 
 
 class Splits(NamedTuple):
     """Train / validation / test images, each (n, 28, 28) float32."""
+
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
 
 
-def make_splits(dataset: str = "logistic", n_train: int = 2000, n_val: int = 200, n_test: int = 500,
-                r: float = 3.99, seed: int = 0) -> Splits:
+def make_splits(
+    dataset: str = "logistic", n_train: int = 2000, n_val: int = 200, n_test: int = 500, r: float = 3.99, seed: int = 0
+) -> Splits:
     """The paper's 2000/200/500 split, drawn from one seeded stream so the three sets never overlap."""
     n = n_train + n_val + n_test
     if dataset == "logistic":
@@ -98,12 +136,10 @@ def make_splits(dataset: str = "logistic", n_train: int = 2000, n_val: int = 200
     elif dataset == "identical":
         images = identical_images(n, r=r, seed=seed)
     elif dataset in ("lorenz96", "mackey_glass"):
-        from .flows import flow_images  # flows builds on this module's image size
-
         images = flow_images(dataset, n, seed=seed)
     else:
         raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    return Splits(images[:n_train], images[n_train:n_train + n_val], images[n_train + n_val:])
+    return Splits(images[:n_train], images[n_train : n_train + n_val], images[n_train + n_val :])
 
 
 def logistic_lyapunov(r: float, n_steps: int = 100_000, burn_in: int = 1000, seed: int = 0) -> float:
@@ -113,8 +149,7 @@ def logistic_lyapunov(r: float, n_steps: int = 100_000, burn_in: int = 1000, see
     return float(np.mean(np.log(np.abs(r * (1.0 - 2.0 * orbit)))))
 
 
-def henon_lyapunov(a: float = 1.4, b: float = 0.3, n_steps: int = 100_000, burn_in: int = 1000,
-                   seed: int = 0) -> float:
+def henon_lyapunov(a: float = 1.4, b: float = 0.3, n_steps: int = 100_000, burn_in: int = 1000, seed: int = 0) -> float:
     """Largest Lyapunov exponent of the Henon map: growth rate of a tangent vector pushed by the Jacobian."""
     rng = np.random.default_rng(seed)
     x, y = rng.uniform(-0.5, 0.5, size=2)
@@ -132,8 +167,9 @@ def henon_lyapunov(a: float = 1.4, b: float = 0.3, n_steps: int = 100_000, burn_
     return float(log_growth / n_steps)
 
 
-def separation_lyapunov(r: float, delta: float = 1e-9, n_steps: int = 20_000, renorm_every: int = 10,
-                        seed: int = 0) -> float:
+def separation_lyapunov(
+    r: float, delta: float = 1e-9, n_steps: int = 20_000, renorm_every: int = 10, seed: int = 0
+) -> float:
     """Logistic-map exponent measured from two orbits delta apart (Benettin's renormalisation method).
 
     A check that does not use the derivative: the growth of the separation itself.
@@ -175,10 +211,44 @@ def byte_entropy(images: np.ndarray) -> float:
 def pixel_statistics(images: np.ndarray) -> dict:
     """Mean, spread and range of the pixel values, and their byte entropy."""
     flat = np.ravel(images).astype(np.float64)
-    return {"pixel_mean": float(flat.mean()), "pixel_sd": float(flat.std()), "pixel_min": float(flat.min()),
-            "pixel_max": float(flat.max()), "byte_entropy": byte_entropy(images)}
+    return {
+        "pixel_mean": float(flat.mean()),
+        "pixel_sd": float(flat.std()),
+        "pixel_min": float(flat.min()),
+        "pixel_max": float(flat.max()),
+        "byte_entropy": byte_entropy(images),
+    }
 
 
 def decorrelation_iterates(lyapunov: float, delta: float, size: float = 1.0) -> float:
     """Iterates until a separation delta grows to the attractor's size: ln(size / delta) / lambda."""
     return float(np.log(size / delta) / lyapunov)
+
+
+def lyapunov_table(r: float, r_text: float, n_steps: int, seed: int, delta: float):
+    """Lyapunov exponents of the logistic map at r = 4, r and r_text (from the derivative and from two orbits) and of
+    the Henon map, next to the known values, with the iterates a separation ``delta`` needs to reach size 1."""
+
+    rows = [
+        {
+            "map": label,
+            "lambda (derivative)": logistic_lyapunov(rr, n_steps=n_steps, seed=seed),
+            "lambda (two orbits)": separation_lyapunov(rr, n_steps=n_steps, seed=seed),
+            "known": KNOWN_LYAPUNOV.get(("logistic", rr), np.nan),
+        }
+        for label, rr in [("logistic r=4", 4.0), (f"logistic r={r:g}", r), (f"logistic r={r_text:g}", r_text)]
+    ]
+    rows.append(
+        {
+            "map": "henon",
+            "lambda (derivative)": henon_lyapunov(n_steps=n_steps, seed=seed),
+            "lambda (two orbits)": np.nan,
+            "known": KNOWN_LYAPUNOV[("henon", 1.4)],
+        }
+    )
+    table = pd.DataFrame(rows).set_index("map")
+    table["|estimate - known|"] = (table["lambda (derivative)"] - table["known"]).abs()
+    table[f"iterates until delta={delta:g} reaches size 1"] = [
+        decorrelation_iterates(lam, delta) for lam in table["lambda (derivative)"]
+    ]
+    return table

@@ -21,11 +21,13 @@ Rules, for the measured mean m and the claimed value c:
 - ``not_testable``: the note says why; never measured here.
 
 Where a measurement has a spread over seeds (sd, n >= 2), the verdict uses its 95 % t-interval of the
-mean (for a ratio of means, its percentile-bootstrap interval), not the mean alone: *reproduced* needs the whole interval inside the reproduced band (for a band
+mean (for a ratio of means, its percentile-bootstrap interval), not the mean alone: *reproduced* needs the whole
+interval inside the reproduced band (for a band
 rule this is an equivalence test, two one-sided tests at 2.5 % each); an interval that straddles the
 band's edge is *cannot tell*. Most rules were fixed per quantity before the chapters first ran; every
 change made after results existed is in ``rule_history.csv`` with its date and reason.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,20 +52,28 @@ def summarise(metrics: pd.DataFrame, quantities, by: str = "model") -> pd.DataFr
     for model, group in metrics.groupby(by, sort=False):
         for q in quantities:
             values = group[q].astype(float).to_numpy()
-            rows.append({"model": model, "quantity": q, "mean": float(np.mean(values)),
-                         "sd": float(np.std(values, ddof=1)) if len(values) > 1 else float("nan"),
-                         "n": len(values)})
+            rows.append(
+                {
+                    "model": model,
+                    "quantity": q,
+                    "mean": float(np.mean(values)),
+                    "sd": float(np.std(values, ddof=1)) if len(values) > 1 else float("nan"),
+                    "n": len(values),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def rows(model: str, values: dict, n: int) -> pd.DataFrame:
     """Single measured values (no spread) in the long (model, quantity, mean, sd, n) form."""
-    return pd.DataFrame([{"model": model, "quantity": q, "mean": float(v), "sd": float("nan"), "n": n}
-                         for q, v in values.items()])
+    return pd.DataFrame(
+        [{"model": model, "quantity": q, "mean": float(v), "sd": float("nan"), "n": n} for q, v in values.items()]
+    )
 
 
-def paired(metrics: pd.DataFrame, a: str, b: str, quantity: str, label: str, name: str,
-           on=("seed",), how: str = "ratio") -> pd.DataFrame:
+def paired(
+    metrics: pd.DataFrame, a: str, b: str, quantity: str, label: str, name: str, on=("seed",), how: str = "ratio"
+) -> pd.DataFrame:
     """a/b (``how="ratio"``) or a - b (``"difference"``) of a quantity, matched on the ``on`` columns,
     summarised over the matched pairs in the long (model, quantity, mean, sd, n) form."""
     left = metrics[metrics.model == a].set_index(list(on))[quantity].astype(float)
@@ -71,10 +81,17 @@ def paired(metrics: pd.DataFrame, a: str, b: str, quantity: str, label: str, nam
     keys = left.index.intersection(right.index)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = (left[keys] / right[keys] if how == "ratio" else left[keys] - right[keys]).to_numpy()
-    return pd.DataFrame([{"model": label, "quantity": name,
-                          "mean": float(np.mean(values)) if len(values) else float("nan"),
-                          "sd": float(np.std(values, ddof=1)) if len(values) > 1 else float("nan"),
-                          "n": len(values)}])
+    return pd.DataFrame(
+        [
+            {
+                "model": label,
+                "quantity": name,
+                "mean": float(np.mean(values)) if len(values) else float("nan"),
+                "sd": float(np.std(values, ddof=1)) if len(values) > 1 else float("nan"),
+                "n": len(values),
+            }
+        ]
+    )
 
 
 def paired_ratio(metrics: pd.DataFrame, numerator: str, denominator: str, quantity: str = "variance") -> pd.DataFrame:
@@ -112,8 +129,16 @@ def to_fve(mse: float, floor: float | None) -> float:
     return 1.0 - mse / floor
 
 
-def verdict(measured: float, claimed: float, rule: str, tolerance: float | None, sd: float = float("nan"),
-            n: int = 0, floor: float | None = None, bounds: tuple[float, float] | None = None) -> str:
+def verdict(
+    measured: float,
+    claimed: float,
+    rule: str,
+    tolerance: float | None,
+    sd: float = float("nan"),
+    n: int = 0,
+    floor: float | None = None,
+    bounds: tuple[float, float] | None = None,
+) -> str:
     """The verdict of one claim under its rule, using the interval of the measurement where it has one.
 
     ``floor`` is the per-pixel-mean predictor's MSE, needed by the ``fve`` rule only. ``bounds`` is an
@@ -161,8 +186,9 @@ def contradict(a, b, floor: float | None = None) -> bool:
         return False
     ta = None if pd.isna(a.tolerance) else float(a.tolerance)
     tb = None if pd.isna(b.tolerance) else float(b.tolerance)
-    return (not accepts(float(b.claimed), float(a.claimed), a.rule, ta, floor)
-            or not accepts(float(a.claimed), float(b.claimed), b.rule, tb, floor))
+    return not accepts(float(b.claimed), float(a.claimed), a.rule, ta, floor) or not accepts(
+        float(a.claimed), float(b.claimed), b.rule, tb, floor
+    )
 
 
 def describe_rule(rule: str, tolerance) -> str:
@@ -173,8 +199,7 @@ def describe_rule(rule: str, tolerance) -> str:
         return f"within ±{tolerance:g}"
     if rule == "fve":
         return f"FVE within ±{tolerance:g}"
-    return {"order": "same order (×√10)", "at_least": "at least", "at_most": "at most",
-            "not_testable": "—"}[rule]
+    return {"order": "same order (×√10)", "at_least": "at least", "at_most": "at most", "not_testable": "—"}[rule]
 
 
 def _floor(summary: pd.DataFrame, model: str, default: float | None) -> float:
@@ -209,17 +234,35 @@ def compare(summary: pd.DataFrame, ids=None, sections=None, prefixes=None, floor
         tolerance = None if pd.isna(claim.tolerance) else float(claim.tolerance)
         measured = hit.mean if hit is not None else float("nan")
         sd, n = (hit.sd, hit.n) if hit is not None else (float("nan"), 0)
-        bounds = (getattr(hit, "ci_low", float("nan")), getattr(hit, "ci_high", float("nan"))) if hit is not None else None
+        bounds = (
+            (getattr(hit, "ci_low", float("nan")), getattr(hit, "ci_high", float("nan"))) if hit is not None else None
+        )
         mse_floor = _floor(summary, claim.model, floor) if claim.rule == "fve" else float("nan")
-        rows.append({
-            "id": claim.id, "section": claim.section, "model": claim.model, "quantity": claim.quantity,
-            "claimed": claim.claimed, "measured": measured, "sd": sd, "n": n,
-            "rule": describe_rule(claim.rule, tolerance),
-            "verdict": verdict(measured, claim.claimed, claim.rule, tolerance, sd, n, mse_floor, bounds),
-            "claim": claim.note, "floor": mse_floor,
-            "ci_low": bounds[0] if bounds else float("nan"), "ci_high": bounds[1] if bounds else float("nan"),
-        })
+        rows.append(
+            {
+                "id": claim.id,
+                "section": claim.section,
+                "model": claim.model,
+                "quantity": claim.quantity,
+                "claimed": claim.claimed,
+                "measured": measured,
+                "sd": sd,
+                "n": n,
+                "rule": describe_rule(claim.rule, tolerance),
+                "verdict": verdict(measured, claim.claimed, claim.rule, tolerance, sd, n, mse_floor, bounds),
+                "claim": claim.note,
+                "floor": mse_floor,
+                "ci_low": bounds[0] if bounds else float("nan"),
+                "ci_high": bounds[1] if bounds else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def count_sentence(claim_table: pd.DataFrame, what: str = "claims") -> str:
+    """'Of N claims, a reproduced, b not reproduced, ...': the verdicts of a chapter's claim table, counted."""
+    counts = claim_table.verdict.value_counts()
+    return f"Of {len(claim_table)} {what}, " + ", ".join(f"{n} {v}" for v, n in counts.items())
 
 
 def disagreements(claim_table: pd.DataFrame) -> pd.DataFrame:
@@ -232,7 +275,37 @@ def disagreements(claim_table: pd.DataFrame) -> pd.DataFrame:
         values = group.claimed.astype(float)
         if (values.max() - values.min()) <= 1e-3 * max(values.abs().max(), 1e-12):
             continue
-        rows.append({"model": model, "quantity": quantity,
-                     "the draft says": "; ".join(f"{c:g} ({s})" for s, c in zip(group.section, group.claimed)),
-                     "measured": group.measured.iloc[0], "sd": group.sd.iloc[0], "n": group.n.iloc[0]})
+        rows.append(
+            {
+                "model": model,
+                "quantity": quantity,
+                "the draft says": "; ".join(f"{c:g} ({s})" for s, c in zip(group.section, group.claimed)),
+                "measured": group.measured.iloc[0],
+                "sd": group.sd.iloc[0],
+                "n": group.n.iloc[0],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def variant_table(per_fit: pd.DataFrame, summary: pd.DataFrame, variants, quantities) -> pd.DataFrame:
+    """Each protocol variant next to its main run: both means and the seed-by-seed ratio variant / main.
+
+    ``variants`` holds (main model name, variant label) pairs; ``summary`` is :func:`summarise` of ``per_fit``.
+    """
+    rows = []
+    for name, label in variants:
+        renamed = per_fit.assign(model=per_fit.model.replace({name: "main"}))
+        for q in quantities:
+            ratio = paired_ratio(renamed, label, "main", q)
+            rows.append(
+                {
+                    "variant": label,
+                    "quantity": q,
+                    "main run": summary.query("model == @name and quantity == @q")["mean"].iloc[0],
+                    "variant value": summary.query("model == @label and quantity == @q")["mean"].iloc[0],
+                    "variant / main": ratio["mean"].iloc[0],
+                    "sd of ratio": ratio["sd"].iloc[0],
+                }
+            )
     return pd.DataFrame(rows)

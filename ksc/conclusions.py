@@ -6,22 +6,30 @@ Each rule is one function below, registered under the conclusion's id; it reads 
 through :class:`Evidence` and returns a verdict and one sentence of why. Evidence that no results file
 holds gives *not measured*, never a default verdict.
 """
+
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .claims import interval, load_registry
-from .ledger import paired_runs
 from .layers import chaos_activation
+from .ledger import paired_by_seed
+from .results import chapter_results
 
-VERDICTS = ("supported", "not supported", "cannot tell", "the paper contradicts itself", "not testable here",
-            "not measured")
+VERDICTS = (
+    "supported",
+    "not supported",
+    "cannot tell",
+    "the paper contradicts itself",
+    "not testable here",
+    "not measured",
+)
 
 
 class Missing(LookupError):
@@ -43,13 +51,13 @@ class Evidence:
         self.judged: dict[str, Judgement] = {}
 
     def record(self, chapter: str) -> dict:
-        path = self.results_dir / f"{chapter}.json"
-        if not path.exists():
+        record = chapter_results(self.results_dir, chapter, missing_ok=True)
+        if record is None:
             raise Missing(f"no results file for {chapter}")
-        return json.loads(path.read_text())
+        return record
 
     def metrics(self, chapter: str) -> pd.DataFrame:
-        frame = pd.DataFrame(self.record(chapter)["metrics"])
+        frame = self.record(chapter)["metrics"]
         if frame.empty:
             raise Missing(f"{chapter} recorded no metrics")
         return frame
@@ -58,7 +66,7 @@ class Evidence:
         tables = self.record(chapter)["tables"]
         if name not in tables:
             raise Missing(f"{chapter} recorded no table {name!r}")
-        return pd.DataFrame(tables[name])
+        return tables[name]
 
     def claim(self, claim_id: str):
         row = self.ledger.loc[claim_id]
@@ -74,7 +82,9 @@ class Evidence:
     def controls(self) -> pd.DataFrame:
         """Chapter 07's per-run metrics with architecture and data set columns."""
         runs = self.metrics("07_controls")
-        return runs.assign(architecture=runs.model.str.split(" on ").str[0], dataset=runs.model.str.split(" on ").str[1])
+        return runs.assign(
+            architecture=runs.model.str.split(" on ").str[0], dataset=runs.model.str.split(" on ").str[1]
+        )
 
     def control_mean(self, architecture: str, dataset: str, quantity: str) -> float:
         runs = self.controls()
@@ -91,6 +101,7 @@ def rule(conclusion_id: str):
     def register(function):
         RULES[conclusion_id] = function
         return function
+
     return register
 
 
@@ -110,8 +121,10 @@ def _ci(values) -> tuple[float, float, float]:
 def _chaos_preserved(ev: Evidence) -> Judgement:
     claim = ev.claim("abs-v4-variance")
     ratio = ev.control_mean("v4", "logistic", "variance") / ev.control_mean("v4", "noise", "variance")
-    why = (f"V4's variance {claim.measured:.3g} ({claim.finding}); on logistic images it is {ratio:.2f}× its variance on "
-           "uniform noise")
+    why = (
+        f"V4's variance {claim.measured:.3g} ({claim.finding}); on logistic images it is {ratio:.2f}× its variance on "
+        "uniform noise"
+    )
     if claim.verdict == "reproduced" and ratio >= 1.1:
         return Judgement("supported", why + ": the figure depends on chaotic input.")
     return Judgement("not supported", why + ": the figure does not single out chaotic input.")
@@ -125,13 +138,18 @@ def _reconstruction(ev: Evidence) -> Judgement:
         raise Missing("chapter 03 trained no V4")
     mean, low, high = _ci(fve)
     claim = ev.ledger.loc["abs-v4-valloss"]
-    own = (f"; the draft's own 0.126 is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
-           if np.isfinite(claim.floor) else "")
+    own = (
+        f"; the draft's own 0.126 is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
+        if np.isfinite(claim.floor)
+        else ""
+    )
     why = f"V4's test FVE {mean:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {len(fve)} seeds){own}"
     if low > 0.05:
         return Judgement("supported", why + ".")
     if high < 0.05:
-        return Judgement("not supported", why + ": V4 explains almost none of the images' variance beyond the mean image.")
+        return Judgement(
+            "not supported", why + ": V4 explains almost none of the images' variance beyond the mean image."
+        )
     return Judgement("cannot tell", why + ".")
 
 
@@ -150,12 +168,18 @@ def _dead_units(ev: Evidence) -> Judgement:
 def _divergence(ev: Evidence) -> Judgement:
     v4, dense = ev.claim("s6.3-window-v4"), ev.claim("s6.3-window-dense")
     kept = [name for name, row in (("V4", v4), ("dense ReLU", dense)) if row.measured >= 0.5]
-    return Judgement("the paper contradicts itself",
-                     f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 and "
-                     f"{dense.measured:.2f}× for dense ReLU: "
-                     + (f"{' and '.join(kept)} transmit the divergence, so the Abstract's sentence holds for V4 and 6.3's "
-                        "'neither' does not" if "V4" in kept else "V4 does not transmit the divergence, so 6.3 holds")
-                     + " (the draft's own test could not tell, chapter 05).")
+    return Judgement(
+        "the paper contradicts itself",
+        f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 and "
+        f"{dense.measured:.2f}× for dense ReLU: "
+        + (
+            f"{' and '.join(kept)} transmit the divergence, so the Abstract's sentence holds for V4 and 6.3's "
+            "'neither' does not"
+            if "V4" in kept
+            else "V4 does not transmit the divergence, so 6.3 holds"
+        )
+        + " (the draft's own test could not tell, chapter 05).",
+    )
 
 
 @rule("ksc-first-architecture")
@@ -165,13 +189,20 @@ def _first_architecture(ev: Evidence) -> Judgement:
     images = sae_runs[(sae_runs.dataset == "logistic") & (sae_runs.model != "v4")]
     images = images.assign(sparsity=1 - images.l0 / latents)
     evolution = ev.metrics("01_evolution")
-    others = pd.concat([images[["model", "k", "sparsity", "dead_fraction", "variance"]],
-                        evolution[~evolution.model.str.startswith("v4")][["model", "sparsity", "dead_fraction", "variance"]]])
+    others = pd.concat(
+        [
+            images[["model", "k", "sparsity", "dead_fraction", "variance"]],
+            evolution[~evolution.model.str.startswith("v4")][["model", "sparsity", "dead_fraction", "variance"]],
+        ]
+    )
     means = others.groupby(["model", "k"], dropna=False)[["sparsity", "dead_fraction", "variance"]].mean()
     hits = means[(means.sparsity >= 0.75 - 1e-9) & (means.dead_fraction <= 0.05) & (means.variance >= 0.1)]
     if len(hits):
-        named = "; ".join(f"{m}{'' if pd.isna(k) else f' k={int(k)}'} (sparsity {r.sparsity:.2f}, dead {r.dead_fraction:.2f}, "
-                          f"variance {r.variance:.3f})" for (m, k), r in hits.iterrows())
+        named = "; ".join(
+            f"{m}{'' if pd.isna(k) else f' k={int(k)}'} (sparsity {r.sparsity:.2f}, dead {r.dead_fraction:.2f}, "
+            f"variance {r.variance:.3f})"
+            for (m, k), r in hits.iterrows()
+        )
         return Judgement("not supported", f"other models trained here reach all three: {named}.")
     return Judgement("supported", "no other model trained on logistic images here reaches all three.")
 
@@ -183,8 +214,11 @@ def _no_fixed_points(ev: Evidence) -> Judgement:
     crossings = int(np.sum(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0)) + int(np.any(gap == 0))
     at_zero = float(np.asarray(chaos_activation(np.array([0.0])))[0])
     if crossings:
-        return Judgement("not supported", f"f(0) = {at_zero:g}, so 0 is a fixed point, as it is for ReLU; f(x) = x has "
-                                          f"{crossings} solutions in [-2, 2].")
+        return Judgement(
+            "not supported",
+            f"f(0) = {at_zero:g}, so 0 is a fixed point, as it is for ReLU; f(x) = x has "
+            f"{crossings} solutions in [-2, 2].",
+        )
     return Judgement("supported", "f(x) = x has no solution in [-2, 2].")
 
 
@@ -204,8 +238,10 @@ def _v1_v3_gain(ev: Evidence) -> Judgement:
     v1, v3 = ev.claim("t1-v1-variance"), ev.claim("t1-v3-variance")
     measured = f"we measure V1 {v1.measured:.3g} and V3 {v3.measured:.3g}"
     if v1_claimed == 0:
-        return Judgement("the paper contradicts itself",
-                         f"Table 1 gives V1 a variance of ~{v1_claimed:g}, from which no finite gain (5.4×) follows; {measured}.")
+        return Judgement(
+            "the paper contradicts itself",
+            f"Table 1 gives V1 a variance of ~{v1_claimed:g}, from which no finite gain (5.4×) follows; {measured}.",
+        )
     return Judgement("supported" if abs(v3.measured / v1.measured - 5.4) <= 0.25 * 5.4 else "not supported", measured)
 
 
@@ -224,9 +260,11 @@ def _henon_general(ev: Evidence) -> Judgement:
 @rule("ksc-optimal-k")
 def _optimal_k(ev: Evidence) -> Judgement:
     best = ev.claim("s6.2-best-k")
-    return Judgement("the paper contradicts itself",
-                     f"6.2 names K = 8 and the Conclusion K = 32; the score of our sweep is largest at K = {best.measured:.0f} "
-                     "(the score is the variance times a constant fixed by K, so it ranks K by construction).")
+    return Judgement(
+        "the paper contradicts itself",
+        f"6.2 names K = 8 and the Conclusion K = 32; the score of our sweep is largest at K = {best.measured:.0f} "
+        "(the score is the variance times a constant fixed by K, so it ranks K by construction).",
+    )
 
 
 @rule("ksc-compatible")
@@ -250,10 +288,13 @@ def _identical_collapse(ev: Evidence) -> Judgement:
     varied = runs.variance[runs.dead_fraction < 1.0]
     if varied.empty:
         raise Missing("chapter 07 trained no model with a living unit on logistic images")
-    why = (f"on copies of one image the largest unit variance over all models is {identical['max unit variance'].max():.1e}; "
-           f"on varied test images the variances of the models with living units are "
-           + ", ".join(f"{v:.3g} ({a})" for a, v in varied.items())
-           + (f" ({', '.join(dead)}: every unit dead, left out)" if dead else ""))
+    why = (
+        "on copies of one image the largest unit variance over all models is "
+        f"{identical['max unit variance'].max():.1e}; "
+        f"on varied test images the variances of the models with living units are "
+        + ", ".join(f"{v:.3g} ({a})" for a, v in varied.items())
+        + (f" ({', '.join(dead)}: every unit dead, left out)" if dead else "")
+    )
     if (varied < 1e-4).any():
         return Judgement("supported", why + ".")
     if (varied >= 1e-3).all() and identical["max unit variance"].max() < 1e-4:
@@ -306,7 +347,7 @@ def _per_dataset(parts: list[str], verdicts: list[str]) -> str:
 
 
 def _paired(ev: Evidence, a: str, b: str, quantity: str, how: str = "difference") -> pd.DataFrame:
-    paired = paired_runs(ev.metrics("06_vsae"), a, b, quantity, how)
+    paired = paired_by_seed(ev.metrics("06_vsae"), a, b, quantity, how)
     if paired.empty:
         raise Missing(f"chapter 06 did not train both {a} and {b}")
     return paired
@@ -320,11 +361,17 @@ def _underperforms(ev: Evidence) -> Judgement:
     for dataset in fve.dataset.unique():
         f = _ci(fve[fve.dataset == dataset].value)
         c = _ci(cosine[cosine.dataset == dataset].value)
-        parts.append(f"{dataset}: FVE gap {f[0]:+.3f} [{f[1]:+.3f}, {f[2]:+.3f}], cosine gap {c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]")
-        verdicts.append("supported" if f[1] > 0 and c[1] > 0 else "not supported" if f[2] < 0 or c[2] < 0
-                        else "cannot tell")
-    return Judgement(_combined(verdicts), _per_dataset(parts, verdicts)
-                     + " (TopK SAE minus vSAE, 95 % intervals over seeds and k; stand-in data).")
+        parts.append(
+            f"{dataset}: FVE gap {f[0]:+.3f} [{f[1]:+.3f}, {f[2]:+.3f}], "
+            f"cosine gap {c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]"
+        )
+        verdicts.append(
+            "supported" if f[1] > 0 and c[1] > 0 else "not supported" if f[2] < 0 or c[2] < 0 else "cannot tell"
+        )
+    return Judgement(
+        _combined(verdicts),
+        _per_dataset(parts, verdicts) + " (TopK SAE minus vSAE, 95 % intervals over seeds and k; stand-in data).",
+    )
 
 
 def _living_ratios(ev: Evidence, variant: str) -> pd.DataFrame:
@@ -338,11 +385,19 @@ def _living(ev: Evidence) -> Judgement:
     for dataset, group in ratios.groupby("dataset", sort=False):
         by_k = group.groupby("k").value.mean()
         pooled = float(group.value.mean())
-        parts.append(f"{dataset}: pooled {pooled:.2f}, by k " + ", ".join(f"{int(k)}: {v:.2f}" for k, v in by_k.items()))
-        verdicts.append("supported" if pooled <= 0.5 and (by_k <= 0.5).all() else
-                        "not supported" if pooled >= 0.8 else "cannot tell")
-    return Judgement(_combined(verdicts), _per_dataset(parts, verdicts)
-                     + " (vSAE / TopK SAE living latents; stand-in data).")
+        parts.append(
+            f"{dataset}: pooled {pooled:.2f}, by k " + ", ".join(f"{int(k)}: {v:.2f}" for k, v in by_k.items())
+        )
+        verdicts.append(
+            "supported"
+            if pooled <= 0.5 and (by_k <= 0.5).all()
+            else "not supported"
+            if pooled >= 0.8
+            else "cannot tell"
+        )
+    return Judgement(
+        _combined(verdicts), _per_dataset(parts, verdicts) + " (vSAE / TopK SAE living latents; stand-in data)."
+    )
 
 
 @rule("vsae-kl-cause")
@@ -363,8 +418,10 @@ def _cosine(ev: Evidence) -> Judgement:
     for dataset in ("superposition", "logistic"):
         group = ev.measurement(f"vSAE cosine gap ({dataset})")
         parts.append(f"{dataset}: vSAE minus TopK SAE {group.measured:+.4f}")
-    return Judgement("the paper contradicts itself", "4.1 says higher and the Conclusion lower; we measure " + "; ".join(parts)
-                     + " (stand-in data).")
+    return Judgement(
+        "the paper contradicts itself",
+        "4.1 says higher and the Conclusion lower; we measure " + "; ".join(parts) + " (stand-in data).",
+    )
 
 
 def _not_testable(ev: Evidence, conclusion) -> Judgement:
@@ -384,7 +441,17 @@ def evaluate(results_dir, ledger_table: pd.DataFrame, distinct_table: pd.DataFra
         except Missing as missing:
             judged = Judgement("not measured", str(missing))
         ev.judged[conclusion.id] = judged
-        rows.append({"id": conclusion.id, "source": conclusion.source, "section": conclusion.section,
-                     "lines": conclusion.lines, "statement": conclusion.statement, "verdict": judged.verdict,
-                     "why": judged.why, "rule": conclusion.rule, "evidence": conclusion.evidence})
+        rows.append(
+            {
+                "id": conclusion.id,
+                "source": conclusion.source,
+                "section": conclusion.section,
+                "lines": conclusion.lines,
+                "statement": conclusion.statement,
+                "verdict": judged.verdict,
+                "why": judged.why,
+                "rule": conclusion.rule,
+                "evidence": conclusion.evidence,
+            }
+        )
     return pd.DataFrame(rows)

@@ -12,6 +12,7 @@ Two protocols:
   like delta * exp(lambda t) until it saturates, so the input distance sweeps many decades and we
   can ask whether the latent distance follows it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,9 @@ def orbit_separation(x0: float, delta: float, r: float, n_steps: int) -> np.ndar
     return np.abs(orbits[1] - orbits[0])
 
 
-def draft_protocol(encoders: dict, r: float = 3.99, delta: float = 1e-6, n_steps: int = 10, n_runs: int = 5,
-                   seed: int = 0) -> pd.DataFrame:
+def draft_protocol(
+    encoders: dict, r: float = 3.99, delta: float = 1e-6, n_steps: int = 10, n_runs: int = 5, seed: int = 0
+) -> pd.DataFrame:
     """The authors' test: rows (encoder, run, step, input_distance, latent_distance)."""
     rng = np.random.default_rng(seed)
     starts = 0.4 + rng.uniform(-0.1, 0.1, size=n_runs)
@@ -49,8 +51,17 @@ def draft_protocol(encoders: dict, r: float = 3.99, delta: float = 1e-6, n_steps
         input_distance = np.linalg.norm((a - b).reshape(n_steps, -1), axis=1)
         for name, encoder in encoders.items():
             latent_distance = np.linalg.norm(_encode(encoder, a) - _encode(encoder, b), axis=1)
-            rows += [{"encoder": name, "run": run, "x0": x0, "step": t, "input_distance": input_distance[t],
-                      "latent_distance": latent_distance[t]} for t in range(n_steps)]
+            rows += [
+                {
+                    "encoder": name,
+                    "run": run,
+                    "x0": x0,
+                    "step": t,
+                    "input_distance": input_distance[t],
+                    "latent_distance": latent_distance[t],
+                }
+                for t in range(n_steps)
+            ]
     return pd.DataFrame(rows)
 
 
@@ -61,36 +72,53 @@ def draft_summary(table: pd.DataFrame) -> pd.DataFrame:
     for name, group in table.groupby("encoder", sort=False):
         by_run = group.pivot(index="run", columns="step", values="latent_distance")
         ratios = by_run[last] / by_run[0]
-        rows.append({"encoder": name, "distance_mean": group.latent_distance.mean(),
-                     "distance_sd": group.latent_distance.std(ddof=1), "ratio_mean": ratios.mean(),
-                     "ratio_sd": ratios.std(ddof=1), "input_distance_mean": group.input_distance.mean(),
-                     "n_runs": len(by_run)})
+        rows.append(
+            {
+                "encoder": name,
+                "distance_mean": group.latent_distance.mean(),
+                "distance_sd": group.latent_distance.std(ddof=1),
+                "ratio_mean": ratios.mean(),
+                "ratio_sd": ratios.std(ddof=1),
+                "input_distance_mean": group.input_distance.mean(),
+                "n_runs": len(by_run),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def window_protocol(encoders: dict, r: float = 3.99, deltas=(1e-12, 1e-9, 1e-6, 1e-3), n_steps: int = 40,
-                    n_runs: int = 5, seed: int = 0) -> pd.DataFrame:
+def window_protocol(
+    encoders: dict, r: float = 3.99, deltas=(1e-12, 1e-9, 1e-6, 1e-3), n_steps: int = 40, n_runs: int = 5, seed: int = 0
+) -> pd.DataFrame:
     """Nudge at the end of a window, then slide: rows (encoder, run, delta, t, input_distance, latent_distance)."""
     rng = np.random.default_rng(seed)
     rows = []
     for run in range(n_runs):
         start = logistic_orbit(rng.uniform(0.1, 0.9, size=1), r, 1000)[0, -1]  # a point on the attractor
         reference = logistic_orbit(np.array([start]), r, PIXELS + n_steps)[0]
-        frames_a = np.lib.stride_tricks.sliding_window_view(reference, PIXELS)[:n_steps + 1]
+        frames_a = np.lib.stride_tricks.sliding_window_view(reference, PIXELS)[: n_steps + 1]
         nudge_at = PIXELS - 1
         for delta in deltas:
             copy = reference.copy()
             copy[nudge_at] += delta
-            copy[nudge_at + 1:] = logistic_orbit(copy[nudge_at:nudge_at + 1], r, n_steps)[0]
-            frames_b = np.lib.stride_tricks.sliding_window_view(copy, PIXELS)[:n_steps + 1]
+            copy[nudge_at + 1 :] = logistic_orbit(copy[nudge_at : nudge_at + 1], r, n_steps)[0]
+            frames_b = np.lib.stride_tricks.sliding_window_view(copy, PIXELS)[: n_steps + 1]
             a = frames_a.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32)
             b = frames_b.reshape(-1, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32)
             # distances as the encoder sees them: between the float32 images
             input_distance = np.linalg.norm((a.astype(np.float64) - b).reshape(len(a), -1), axis=1)
             for name, encoder in encoders.items():
                 latent_distance = np.linalg.norm(_encode(encoder, a) - _encode(encoder, b), axis=1)
-                rows += [{"encoder": name, "run": run, "delta": delta, "t": t, "input_distance": input_distance[t],
-                          "latent_distance": latent_distance[t]} for t in range(len(a))]
+                rows += [
+                    {
+                        "encoder": name,
+                        "run": run,
+                        "delta": delta,
+                        "t": t,
+                        "input_distance": input_distance[t],
+                        "latent_distance": latent_distance[t],
+                    }
+                    for t in range(len(a))
+                ]
     return pd.DataFrame(rows)
 
 
@@ -114,10 +142,19 @@ def growth_rates(table: pd.DataFrame, low: float = 1e-5, high: float = 1e-2) -> 
         for _, curve in g.groupby(["run", "delta"]):
             band = (curve.input_distance > low) & (curve.input_distance < high)
             t = curve.t.to_numpy()[band]
-            per_curve.append((growth_rate(t, curve.input_distance.to_numpy()[band], 0, np.inf),
-                              growth_rate(t, curve.latent_distance.to_numpy()[band], 0, np.inf)))
+            per_curve.append(
+                (
+                    growth_rate(t, curve.input_distance.to_numpy()[band], 0, np.inf),
+                    growth_rate(t, curve.latent_distance.to_numpy()[band], 0, np.inf),
+                )
+            )
         rates = np.array(per_curve, dtype=float)
-        rows.append({"encoder": name, "input growth rate": float(np.nanmedian(rates[:, 0])),
-                     "latent growth rate": float(np.nanmedian(rates[:, 1])),
-                     "curves fitted": int(np.sum(np.isfinite(rates[:, 1])))})
+        rows.append(
+            {
+                "encoder": name,
+                "input growth rate": float(np.nanmedian(rates[:, 0])),
+                "latent growth rate": float(np.nanmedian(rates[:, 1])),
+                "curves fitted": int(np.sum(np.isfinite(rates[:, 1]))),
+            }
+        )
     return pd.DataFrame(rows).set_index("encoder")

@@ -5,16 +5,14 @@
 - Mackey-Glass (delay tau; chaotic at tau = 17):
   dx/dt = beta x(t - tau) / (1 + x(t - tau)^10) - gamma x(t), beta = 0.2, gamma = 0.1, Euler steps.
 
-An image is 784 consecutive samples of one observable (x_0 for Lorenz-96, x for Mackey-Glass) taken
-every ``stride`` integration steps after a burn-in onto the attractor, laid out row-major as 28x28 and
-mapped to [0, 1] by a fixed affine map with clipping (as the Henon images are), so the sigmoid output
-of the draft's autoencoders can reach every pixel. Each image starts from its own random state.
+This module returns series: n runs of one observable (x_0 for Lorenz-96, x for Mackey-Glass) sampled
+every ``stride`` integration steps after a burn-in onto the attractor, each run from its own random
+state. ``chaos.flow_images`` lays them out as images, next to the maps' images.
 """
+
 from __future__ import annotations
 
 import numpy as np
-
-from .chaos import IMAGE_SIDE, PIXELS
 
 FLOW_SYSTEMS = ("lorenz96", "mackey_glass")
 
@@ -32,8 +30,16 @@ def lorenz96_step(x_ND: np.ndarray, forcing: float, dt: float) -> np.ndarray:
     return x_ND + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
-def lorenz96_series(n: int, n_samples: int, dim: int = 40, forcing: float = 8.0, dt: float = 0.01,
-                    stride: int = 5, burn_in: int = 1000, seed: int = 0) -> np.ndarray:
+def lorenz96_series(
+    n: int,
+    n_samples: int,
+    dim: int = 40,
+    forcing: float = 8.0,
+    dt: float = 0.01,
+    stride: int = 5,
+    burn_in: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
     """(n, n_samples) values of x_0, one row per trajectory started at F plus N(0, 1) noise."""
     rng = np.random.default_rng(seed)
     x = forcing + rng.standard_normal((n, dim))
@@ -47,9 +53,18 @@ def lorenz96_series(n: int, n_samples: int, dim: int = 40, forcing: float = 8.0,
     return out
 
 
-def mackey_glass_series(n: int, n_samples: int, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1,
-                        power: float = 10.0, dt: float = 0.1, stride: int = 10, burn_in: int = 5000,
-                        seed: int = 0) -> np.ndarray:
+def mackey_glass_series(
+    n: int,
+    n_samples: int,
+    tau: float = 17.0,
+    beta: float = 0.2,
+    gamma: float = 0.1,
+    power: float = 10.0,
+    dt: float = 0.1,
+    stride: int = 10,
+    burn_in: int = 5000,
+    seed: int = 0,
+) -> np.ndarray:
     """(n, n_samples) values of x, one row per trajectory with a constant U(0.5, 1.5) history."""
     rng = np.random.default_rng(seed)
     delay = int(round(tau / dt))
@@ -59,33 +74,8 @@ def mackey_glass_series(n: int, n_samples: int, tau: float = 17.0, beta: float =
     for step in range(burn_in + n_samples * stride):
         x, lagged = history[:, now], history[:, (now + 1) % (delay + 1)]
         now = (now + 1) % (delay + 1)
-        history[:, now] = x + dt * (beta * lagged / (1.0 + lagged ** power) - gamma * x)
+        history[:, now] = x + dt * (beta * lagged / (1.0 + lagged**power) - gamma * x)
         done = step - burn_in + 1
         if done > 0 and done % stride == 0:
             out[:, done // stride - 1] = history[:, now]
     return out
-
-
-# Fixed pixel maps: the range the observable covers on the attractor, with a little room (values outside clip).
-PIXEL_RANGE = {"lorenz96": (-12.0, 18.0), "mackey_glass": (0.2, 1.4)}
-
-
-def flow_images(system: str, n: int, seed: int = 0) -> np.ndarray:
-    """n images of a flow system, shape (n, 28, 28), float32 in [0, 1]."""
-    if system == "lorenz96":
-        series = lorenz96_series(n, PIXELS, seed=seed)
-    elif system == "mackey_glass":
-        series = mackey_glass_series(n, PIXELS, seed=seed)
-    else:
-        raise ValueError(f"system must be one of {FLOW_SYSTEMS}, got {system!r}")
-    low, high = PIXEL_RANGE[system]
-    pixels = np.clip((series - low) / (high - low), 0.0, 1.0)
-    return pixels.reshape(n, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32)
-
-
-def neighbour_correlation(images: np.ndarray) -> float:
-    """Mean over images of the correlation between consecutive samples (pixel t and t + 1, row-major)."""
-    flat = images.reshape(len(images), -1).astype(np.float64)
-    a, b = flat[:, :-1] - flat[:, :-1].mean(axis=1, keepdims=True), flat[:, 1:] - flat[:, 1:].mean(axis=1, keepdims=True)
-    denominator = np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1))
-    return float(np.mean(np.sum(a * b, axis=1)[denominator > 0] / denominator[denominator > 0]))

@@ -6,10 +6,12 @@
 - the target-variance regulariser: lambda * |mean_d var(z_d) - target| (the draft's listing) or
   lambda * (mean_d var(z_d) - target)^2 (the authors' code).
 """
+
 from __future__ import annotations
 
-from .backend import keras
 from keras import ops
+
+from .backend import keras
 
 TOPK_SELECTIONS = ("value", "abs")
 VARIANCE_FORMS = ("abs", "squared")

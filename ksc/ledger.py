@@ -9,21 +9,33 @@ Three levels, all recomputed here from the results files the chapters wrote:
   that give one quantity incompatible values become one *contradicts itself* row;
 - :func:`tallies`: distinct measurements counted by finding, each paper apart.
 """
-from __future__ import annotations
 
-import json
-from pathlib import Path
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from . import nulls
 from .claims import contradict, describe_rule, load_registry, to_fve, verdict
+from .results import chapter_results, every_chapter
 
-FINDINGS = ("reproduced, informative", "reproduced, uninformative", "fixed by construction", "partly",
-            "not reproduced", "cannot tell", "the paper contradicts itself", "prediction met", "prediction not met",
-            "prediction: cannot tell", "protocol cannot decide", "arithmetic checked", "not testable here",
-            "not measured", "not judged: a test statistic")
+FINDINGS = (
+    "reproduced, informative",
+    "reproduced, uninformative",
+    "fixed by construction",
+    "partly",
+    "not reproduced",
+    "cannot tell",
+    "the paper contradicts itself",
+    "prediction met",
+    "prediction not met",
+    "prediction: cannot tell",
+    "protocol cannot decide",
+    "arithmetic checked",
+    "not testable here",
+    "not measured",
+    "not judged: a test statistic",
+)
 # findings a reader may count as the paper's numbers holding up
 HOLDS = ("reproduced, informative",)
 MSE_FAMILY = {"val_loss": "mse", "test_mse": "mse"}
@@ -32,10 +44,9 @@ MSE_FAMILY = {"val_loss": "mse", "test_mse": "mse"}
 def measurements(results_dir) -> pd.DataFrame:
     """Every claims row of every chapter's results file, with the chapter that measured it."""
     frames = []
-    for path in sorted(Path(results_dir).glob("[0-9][0-9]_*.json")):
-        record = json.loads(path.read_text())
-        if record.get("claims") and not record["chapter"].startswith("9"):
-            frames.append(pd.DataFrame(record["claims"]).assign(chapter=record["chapter"]))
+    for record in every_chapter(results_dir):
+        if not record["claims"].empty and not record["chapter"].startswith("9"):
+            frames.append(record["claims"].assign(chapter=record["chapter"]))
     columns = ["id", "measured", "sd", "n", "floor", "ci_low", "ci_high", "chapter"]
     if not frames:
         return pd.DataFrame(columns=columns)
@@ -82,8 +93,9 @@ def _finding(row) -> str:
     if row.verdict in ("not testable here", "not measured"):
         return row.verdict
     if row.kind == "prediction":
-        return {"reproduced": "prediction met", "cannot tell": "prediction: cannot tell"}.get(row.verdict,
-                                                                                             "prediction not met")
+        return {"reproduced": "prediction met", "cannot tell": "prediction: cannot tell"}.get(
+            row.verdict, "prediction not met"
+        )
     if row.verdict == "reproduced":
         if row.by_construction:
             return "fixed by construction"
@@ -96,20 +108,31 @@ def _reason(row) -> str:
         return row.note
     if not np.isfinite(row.measured):
         return "no chapter measured it"
-    spread = (f" ± {row.sd:.2g}" if np.isfinite(row.sd) else
-              f" (95 % interval {row.ci_low:.4g} to {row.ci_high:.4g})" if np.isfinite(row.ci_low) else "")
-    reason = (f"measured {row.measured:.4g}{spread} (n = {int(row.n)}) vs claimed {row.claimed:.4g}; "
-              f"rule: {describe_rule(row.rule, _tolerance(row))}")
+    spread = (
+        f" ± {row.sd:.2g}"
+        if np.isfinite(row.sd)
+        else f" (95 % interval {row.ci_low:.4g} to {row.ci_high:.4g})"
+        if np.isfinite(row.ci_low)
+        else ""
+    )
+    reason = (
+        f"measured {row.measured:.4g}{spread} (n = {int(row.n)}) vs claimed {row.claimed:.4g}; "
+        f"rule: {describe_rule(row.rule, _tolerance(row))}"
+    )
     if row.rule == "fve" and np.isfinite(row.floor):
-        reason += (f" (FVE {to_fve(row.measured, row.floor):+.3f} vs claimed {to_fve(row.claimed, row.floor):+.3f}; "
-                   f"mean-image MSE {row.floor:.4g})")
+        reason += (
+            f" (FVE {to_fve(row.measured, row.floor):+.3f} vs claimed {to_fve(row.claimed, row.floor):+.3f}; "
+            f"mean-image MSE {row.floor:.4g})"
+        )
     if row.null_passes:
         reason += ". Passes too: " + "; ".join(row.null_passes)
     if isinstance(row.stand_in, str) and row.stand_in:
         reason += f". Measured on a stand-in: {row.stand_in}"
     if row.kind == "protocol":
-        reason += (". The draft's protocol compares frames that are unrelated images from their first row on "
-                   "(chapter 05), so it cannot decide this claim")
+        reason += (
+            ". The draft's protocol compares frames that are unrelated images from their first row on "
+            "(chapter 05), so it cannot decide this claim"
+        )
     return reason
 
 
@@ -126,17 +149,52 @@ def build(results_dir) -> pd.DataFrame:
     fill = ledger.rule.eq("fve") & ledger.floor.isna() & ledger.quantity.isin(mean_image.index)
     if fill.any():
         ledger.loc[fill, "floor"] = ledger.loc[fill, "quantity"].map(mean_image).astype(float)
-    ledger["verdict"] = [verdict(r.measured, r.claimed, r.rule, _tolerance(r), r.sd, 0 if pd.isna(r.n) else int(r.n),
-                                 r.floor, (r.ci_low, r.ci_high)) for r in ledger.itertuples()]
+    ledger["verdict"] = [
+        verdict(
+            r.measured,
+            r.claimed,
+            r.rule,
+            _tolerance(r),
+            r.sd,
+            0 if pd.isna(r.n) else int(r.n),
+            r.floor,
+            (r.ci_low, r.ci_high),
+        )
+        for r in ledger.itertuples()
+    ]
     parameters = nulls.chapter_parameters(results_dir)
     checked = [_nulls_passing(r, refs, parameters) for r in ledger.itertuples()]
     ledger["null_passes"] = pd.Series([passing for passing, _ in checked], index=ledger.index, dtype=object)
     ledger["by_construction"] = [fixed for _, fixed in checked]
     ledger["finding"] = [_finding(r) for r in ledger.itertuples()]
     ledger["reason"] = [_reason(r) for r in ledger.itertuples()]
-    return ledger[["id", "source", "section", "model", "quantity", "claimed", "measured", "sd", "n", "verdict",
-                   "finding", "reason", "chapter", "rule", "tolerance", "floor", "measurement", "kind", "construction",
-                   "stand_in", "null_passes", "by_construction", "note"]]
+    return ledger[
+        [
+            "id",
+            "source",
+            "section",
+            "model",
+            "quantity",
+            "claimed",
+            "measured",
+            "sd",
+            "n",
+            "verdict",
+            "finding",
+            "reason",
+            "chapter",
+            "rule",
+            "tolerance",
+            "floor",
+            "measurement",
+            "kind",
+            "construction",
+            "stand_in",
+            "null_passes",
+            "by_construction",
+            "note",
+        ]
+    ]
 
 
 def _distance(row) -> float:
@@ -166,9 +224,11 @@ def _contradiction(rows: pd.DataFrame) -> str:
             if contradict(a, b, floor if np.isfinite(floor) else None):
                 text = f"the paper says {a.claimed:.4g} ({a.section}) and {b.claimed:.4g} ({b.section})"
                 if a.rule in ("at_least", "at_most") and b.rule in ("at_least", "at_most"):
-                    return text.replace(f"{a.claimed:.4g} ({a.section})", f"{a.rule.replace('_', ' ')} {a.claimed:.4g} "
-                                        f"({a.section})").replace(f"{b.claimed:.4g} ({b.section})",
-                                                                  f"{b.rule.replace('_', ' ')} {b.claimed:.4g} ({b.section})")
+                    return text.replace(
+                        f"{a.claimed:.4g} ({a.section})", f"{a.rule.replace('_', ' ')} {a.claimed:.4g} ({a.section})"
+                    ).replace(
+                        f"{b.claimed:.4g} ({b.section})", f"{b.rule.replace('_', ' ')} {b.claimed:.4g} ({b.section})"
+                    )
                 if np.isfinite(a.measured) and np.isfinite(b.measured):
                     nearer = a if _distance(a) <= _distance(b) else b
                     text += f"; our measurement is nearer {nearer.claimed:.4g} ({nearer.section})"
@@ -199,16 +259,25 @@ def distinct(ledger: pd.DataFrame) -> pd.DataFrame:
         # the measurement shown is the one with the most seeds (the first place's, on a tie)
         lead = counted.loc[counted.n.fillna(0).idxmax()] if counted.n.notna().any() else counted.iloc[0]
         passes = sorted({p for ps in group.null_passes for p in ps})
-        rows.append({
-            "measurement": key, "source": lead.source, "places": len(group),
-            "where_stated": "; ".join(f"{r.id} ({r.section})" for r in group.itertuples()),
-            "claimed": "; ".join(dict.fromkeys(f"{c:.4g}" for c in group[group.kind != "derived"].claimed.dropna())),
-            "measured": lead.measured, "sd": lead.sd, "n": lead.n, "chapter": lead.chapter,
-            "finding": _group_finding(group, contradiction),
-            "why": contradiction or lead.reason + ("" if lead.null_passes or not passes else
-                                                   ". Passes too: " + "; ".join(passes)),
-            "stand_in": lead.stand_in,
-        })
+        rows.append(
+            {
+                "measurement": key,
+                "source": lead.source,
+                "places": len(group),
+                "where_stated": "; ".join(f"{r.id} ({r.section})" for r in group.itertuples()),
+                "claimed": "; ".join(
+                    dict.fromkeys(f"{c:.4g}" for c in group[group.kind != "derived"].claimed.dropna())
+                ),
+                "measured": lead.measured,
+                "sd": lead.sd,
+                "n": lead.n,
+                "chapter": lead.chapter,
+                "finding": _group_finding(group, contradiction),
+                "why": contradiction
+                or lead.reason + ("" if lead.null_passes or not passes else ". Passes too: " + "; ".join(passes)),
+                "stand_in": lead.stand_in,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -222,7 +291,7 @@ def tallies(distinct_table: pd.DataFrame) -> pd.DataFrame:
     return counts
 
 
-def paired_runs(runs: pd.DataFrame, a: str, b: str, quantity: str, how: str = "difference") -> pd.DataFrame:
+def paired_by_seed(runs: pd.DataFrame, a: str, b: str, quantity: str, how: str = "difference") -> pd.DataFrame:
     """a - b (or a / b) of a quantity of two models' runs, per data set, paired on (k, seed) (chapter 06's layout)."""
     runs = runs.assign(living=1 - runs.dead_fraction) if "dead_fraction" in runs else runs
     wide = runs[runs.model.isin([a, b])].pivot_table(index=["dataset", "k", "seed"], columns="model", values=quantity)
@@ -234,10 +303,10 @@ def paired_runs(runs: pd.DataFrame, a: str, b: str, quantity: str, how: str = "d
 
 def living_ratio_by_k(results_dir) -> pd.DataFrame:
     """The vSAE/TopK SAE ratio of living latents per data set and k, seed by seed (chapter 06), with its pooled mean."""
-    path = Path(results_dir) / "06_vsae.json"
-    if not path.exists():
+    record = chapter_results(results_dir, "06_vsae", missing_ok=True)
+    if record is None:
         return pd.DataFrame()
-    ratio = paired_runs(pd.DataFrame(json.loads(path.read_text())["metrics"]), "vsae", "topk_sae", "living", "ratio")
+    ratio = paired_by_seed(record["metrics"], "vsae", "topk_sae", "living", "ratio")
     by_k = ratio.groupby(["dataset", "k"]).value.agg(["mean", "std", "count"]).reset_index()
     pooled = ratio.groupby("dataset").value.agg(["mean", "std", "count"]).reset_index().assign(k="pooled")
     return pd.concat([by_k, pooled], ignore_index=True).rename(columns={"std": "sd", "count": "n"})
@@ -252,21 +321,31 @@ def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame
 
     Written by the ledger chapter when the book is built, so the intro never states a typed number.
     """
-    lines = ["The verdicts below were computed when this website was built, from the chapters' results files; "
-             "the {doc}`ledger <../notebooks/90_ledger>` shows the evidence, the rules and the null references.", ""]
+    lines = [
+        "The verdicts below were computed when this website was built, from the chapters' results files; "
+        "the {doc}`ledger <../notebooks/90_ledger>` shows the evidence, the rules and the null references.",
+        "",
+    ]
     names = {"ksc": "the KSC draft", "vsae": "the vSAE paper"}
     for source, group in conclusions_table.groupby("source", sort=False):
-        lines.append(f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result): "
-                     + _count_sentence(group.verdict.value_counts()) + ".")
+        lines.append(
+            f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result): "
+            + _count_sentence(group.verdict.value_counts())
+            + "."
+        )
         lines.append("")
     lines += ["| conclusion (our words) | paper, section | verdict |", "|---|---|---|"]
     for row in conclusions_table.itertuples():
-        lines.append(f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
-                     f"**{row.verdict}** |")
+        lines.append(
+            f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
+            f"**{row.verdict}** |"
+        )
     lines.append("")
     for paper in tally_table.columns:
         column = tally_table[paper].drop("all distinct measurements")
-        lines.append(f"**Numbers of the {paper}**: {int(tally_table.loc['all distinct measurements', paper])} distinct "
-                     "measurements (places that repeat one number count once): " + _count_sentence(column) + ".")
+        lines.append(
+            f"**Numbers of the {paper}**: {int(tally_table.loc['all distinct measurements', paper])} distinct "
+            "measurements (places that repeat one number count once): " + _count_sentence(column) + "."
+        )
         lines.append("")
     return "\n".join(lines)

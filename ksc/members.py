@@ -2,8 +2,8 @@
 
 Member m is the autoencoder :func:`ksc.models.build_model` builds (same layers, penalties, Dropout
 and Top-K, same initial weights), with kernel ``W[m]`` of a stacked (M, in, out) kernel: a Dense
-layer becomes a batched matmul (M, B, in) @ (M, in, out). The training loss is the sum over members of each member's own loss
-(mean squared error plus its own penalties), so the gradient with respect to member m's weights is
+layer becomes a batched matmul (M, B, in) @ (M, in, out). The training loss is the sum over members of each
+member's own loss (mean squared error plus its own penalties), so the gradient with respect to member m's weights is
 the gradient of its solo loss, and Adam, being per-parameter, updates each member as if it trained
 alone. Activity penalties are divided by the batch size, as Keras does (and did for the authors).
 
@@ -11,16 +11,15 @@ The model holds its images; its input is one row index per (batch row, member), 
 reads its own data order. Index -1 pads the last, partial batch of an epoch to full size (static
 shapes for the compiler); every per-member statistic leaves padding rows out.
 """
+
 from __future__ import annotations
 
 import numpy as np
-
-from .backend import keras
 from keras import ops
 
+from .backend import keras
 from .layers import ChaosActivation, TargetVarianceRegularizer, TopK, chaos_activation
 from .models import Autoencoder
-
 
 KNOWN_PENALTIES = (keras.regularizers.L1, keras.regularizers.L2, keras.regularizers.L1L2, TargetVarianceRegularizer)
 
@@ -44,15 +43,30 @@ def _plan(reference: Autoencoder) -> list[tuple]:
     for layer in reference.model.layers:
         if isinstance(layer, keras.layers.Dense):
             kernel_penalty, activity_penalty = _known(layer, layer.kernel_regularizer, layer.activity_regularizer)
-            steps.append(("dense", layer.name, dict(activation=layer.activation, shape=tuple(layer.kernel.shape),
-                                                    kernel_regularizer=kernel_penalty,
-                                                    activity_regularizer=activity_penalty)))
+            steps.append(
+                (
+                    "dense",
+                    layer.name,
+                    dict(
+                        activation=layer.activation,
+                        shape=tuple(layer.kernel.shape),
+                        kernel_regularizer=kernel_penalty,
+                        activity_regularizer=activity_penalty,
+                    ),
+                )
+            )
         elif isinstance(layer, ChaosActivation):
             steps.append(("chaos", layer.name, dict(omega=layer.omega, alpha=layer.alpha, beta=layer.beta)))
         elif isinstance(layer, keras.layers.Dropout):
             steps.append(("dropout", layer.name, dict(rate=layer.rate)))
         elif isinstance(layer, TopK):
-            steps.append(("topk", layer.name, dict(by=layer.by, activity_regularizer=_known(layer, layer.activity_regularizer)[0])))
+            steps.append(
+                (
+                    "topk",
+                    layer.name,
+                    dict(by=layer.by, activity_regularizer=_known(layer, layer.activity_regularizer)[0]),
+                )
+            )
         elif not isinstance(layer, (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape)):
             raise TypeError(f"no member form for layer {layer.name!r} ({type(layer).__name__})")
     return steps
@@ -62,8 +76,12 @@ def member_topk(z_MBD, k_M, by: str = "abs"):
     """Top-K per row with member m keeping k_M[m] entries (ties at the k-th value are all kept)."""
     scores = ops.abs(z_MBD) if by == "abs" else z_MBD
     values, _ = ops.top_k(scores, k=int(np.max(k_M)))
-    kth = ops.take_along_axis(values, ops.reshape(ops.convert_to_tensor(np.asarray(k_M) - 1, "int32"), (-1, 1, 1))
-                              * ops.ones_like(values[..., :1], dtype="int32"), axis=-1)
+    kth = ops.take_along_axis(
+        values,
+        ops.reshape(ops.convert_to_tensor(np.asarray(k_M) - 1, "int32"), (-1, 1, 1))
+        * ops.ones_like(values[..., :1], dtype="int32"),
+        axis=-1,
+    )
     return z_MBD * ops.stop_gradient(ops.cast(scores >= kth, z_MBD.dtype))
 
 
@@ -117,12 +135,15 @@ class MemberAutoencoder(keras.Model):
             if kind == "dense":
                 fan_in, fan_out = settings["shape"]
                 # zeros until restart() copies the references' weights in
-                self.kernels[name] = self.add_weight(shape=(len(self.ks), fan_in, fan_out), initializer="zeros",
-                                                     name=f"{name}_kernel")
-                self.biases[name] = self.add_weight(shape=(len(self.ks), fan_out), initializer="zeros",
-                                                    name=f"{name}_bias")
-        self.images = self.add_weight(shape=(len(images), int(np.prod(images.shape[1:]))), initializer="zeros",
-                                      trainable=False, name="images")
+                self.kernels[name] = self.add_weight(
+                    shape=(len(self.ks), fan_in, fan_out), initializer="zeros", name=f"{name}_kernel"
+                )
+                self.biases[name] = self.add_weight(
+                    shape=(len(self.ks), fan_out), initializer="zeros", name=f"{name}_bias"
+                )
+        self.images = self.add_weight(
+            shape=(len(images), int(np.prod(images.shape[1:]))), initializer="zeros", trainable=False, name="images"
+        )
         self.image_shape = tuple(images.shape[1:])
         self.member_loss = MemberMean(len(references))
         self.dropout_seed = keras.random.SeedGenerator(dropout_seed)
@@ -150,10 +171,12 @@ class MemberAutoencoder(keras.Model):
         return list(autoencoders)
 
     def forward(self, x, valid_MB=None, training: bool = False):
-        """(reconstruction (M, B, ...), latent (M, B, D), penalty (M,)) for x: (M, B, 28, 28), or (B, 28, 28) for all."""
+        """(reconstruction (M, B, ...), latent (M, B, D), penalty (M,)) for x: (M, B, 28, 28) or (B, 28, 28) for all."""
         shared = len(x.shape) == 1 + len(self.image_shape)
-        h = ops.cast(ops.reshape(x, (ops.shape(x)[0], -1) if shared else (self.n_members, ops.shape(x)[1], -1)),
-                     self.compute_dtype)
+        h = ops.cast(
+            ops.reshape(x, (ops.shape(x)[0], -1) if shared else (self.n_members, ops.shape(x)[1], -1)),
+            self.compute_dtype,
+        )
         if valid_MB is None:
             valid_MB = ops.ones((self.n_members, ops.shape(h)[-2]), dtype=h.dtype)
         n = ops.sum(valid_MB[0])
@@ -164,7 +187,11 @@ class MemberAutoencoder(keras.Model):
                 h = settings["activation"](ops.matmul(h, kernel) + self.biases[name][:, None, :])  # (B, I) broadcasts
                 if settings["kernel_regularizer"] is not None:
                     l1, l2 = _penalty_weights(settings["kernel_regularizer"])
-                    penalty = penalty + l1 * ops.sum(ops.abs(kernel), axis=(1, 2)) + l2 * ops.sum(ops.square(kernel), axis=(1, 2))
+                    penalty = (
+                        penalty
+                        + l1 * ops.sum(ops.abs(kernel), axis=(1, 2))
+                        + l2 * ops.sum(ops.square(kernel), axis=(1, 2))
+                    )
             elif kind == "chaos":
                 h = chaos_activation(h, **settings)
             elif kind == "dropout" and training:
@@ -180,8 +207,9 @@ class MemberAutoencoder(keras.Model):
     def call(self, rows_BM, training: bool = False):
         rows_MB = ops.transpose(rows_BM)
         valid_MB = ops.cast(rows_MB >= 0, self.compute_dtype)
-        target = ops.reshape(ops.take(self.images, ops.maximum(rows_MB, 0), axis=0),
-                             (self.n_members, -1) + self.image_shape)
+        target = ops.reshape(
+            ops.take(self.images, ops.maximum(rows_MB, 0), axis=0), (self.n_members, -1) + self.image_shape
+        )
         reconstruction, _, penalty = self.forward(target, valid_MB, training)
         return reconstruction, target, valid_MB, penalty
 

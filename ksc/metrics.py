@@ -7,6 +7,7 @@ Definitions follow the authors' code (threshold 1e-6):
 - active variance: the same, each unit's variance taken over its non-zero entries only
   (units with fewer than two such entries are left out).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,7 @@ def scale_free_variance(z_ND: np.ndarray) -> float:
     """Mean per-unit variance divided by the mean per-unit second moment E[z^2]: in [0, 1], blind to the
     activation's output scale (0 = every unit constant, 1 = every unit zero-mean)."""
     z = np.asarray(z_ND, dtype=np.float64)
-    second_moment = float(np.mean(z ** 2))
+    second_moment = float(np.mean(z**2))
     return float(np.mean(np.var(z, axis=0)) / second_moment) if second_moment > 0 else 0.0
 
 
@@ -123,6 +124,25 @@ def sae_metrics(x_ND: np.ndarray, x_hat_ND: np.ndarray, z_NL: np.ndarray, train_
     """Latent metrics of a code plus the SAE literature's reconstruction metrics, on flattened samples."""
     x, x_hat = x_ND.reshape(len(x_ND), -1), x_hat_ND.reshape(len(x_hat_ND), -1)
     latent = latent_metrics(z_NL)
-    return {**latent, "l0": latent["active_per_sample"],
-            **reconstruction_metrics(x, x_hat, train_ND.reshape(len(train_ND), -1)),
-            "cosine": cosine_similarity(x, x_hat), "relative_bias": relative_reconstruction_bias(x, x_hat)}
+    return {
+        **latent,
+        "l0": latent["active_per_sample"],
+        **reconstruction_metrics(x, x_hat, train_ND.reshape(len(train_ND), -1)),
+        "cosine": cosine_similarity(x, x_hat),
+        "relative_bias": relative_reconstruction_bias(x, x_hat),
+    }
+
+
+def reconstruction_floors(train: np.ndarray, test: np.ndarray, components) -> list[dict]:
+    """The reconstruction metrics of the per-pixel-mean predictor and of PCA with each number of components."""
+    floors = [
+        {
+            "baseline": "per-pixel mean",
+            **reconstruction_metrics(test, np.broadcast_to(train.mean(axis=0), test.shape), train),
+        }
+    ]
+    floors += [
+        {"baseline": f"PCA, {c} components", **reconstruction_metrics(test, pca_reconstruction(train, test, c), train)}
+        for c in components
+    ]
+    return floors

@@ -9,12 +9,12 @@ only in the latent layer and the hidden activation:
 - ``v3``: latent ReLU followed by Top-K(k);
 - ``v4``: chaos activation everywhere but the output, target-variance penalty, Top-K(k).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from .backend import keras
-
 from .chaos import IMAGE_SIDE, PIXELS
 from .layers import ChaosActivation, TargetVarianceRegularizer, TopK
 
@@ -24,6 +24,7 @@ VARIANCE_PENALTIES = ("draft", "code", "none")
 
 class Autoencoder(NamedTuple):
     """The trainable model (image -> image) and its encoder (image -> latent)."""
+
     model: keras.Model
     encoder: keras.Model
 
@@ -46,28 +47,45 @@ def _latent_block(name: str, latent_dim: int, k: int, topk_by: str, variance_pen
     if name == "dense_relu":
         return [keras.layers.Dense(latent_dim, activation="relu", name="latent")]
     if name == "v1":
-        return [keras.layers.Dense(latent_dim, activation="relu", name="latent",
-                                   activity_regularizer=keras.regularizers.L1(1e-4),
-                                   kernel_regularizer=keras.regularizers.L1(1e-4)),
-                keras.layers.Dropout(0.2, name="latent_dropout")]
+        return [
+            keras.layers.Dense(
+                latent_dim,
+                activation="relu",
+                name="latent",
+                activity_regularizer=keras.regularizers.L1(1e-4),
+                kernel_regularizer=keras.regularizers.L1(1e-4),
+            ),
+            keras.layers.Dropout(0.2, name="latent_dropout"),
+        ]
     if name == "v2":
-        return [keras.layers.Dense(latent_dim, activation="relu", name="latent",
-                                   kernel_regularizer=keras.regularizers.L2(1e-4))]
+        return [
+            keras.layers.Dense(
+                latent_dim, activation="relu", name="latent", kernel_regularizer=keras.regularizers.L2(1e-4)
+            )
+        ]
     if name == "v3":
-        return [keras.layers.Dense(latent_dim, activation="relu", name="latent"),
-                TopK(k, by=topk_by, name="topk")]
+        return [keras.layers.Dense(latent_dim, activation="relu", name="latent"), TopK(k, by=topk_by, name="topk")]
     if name == "v4":
         draft = TargetVarianceRegularizer(0.1, 0.01, "abs") if variance_penalty == "draft" else None
         code = TargetVarianceRegularizer(0.1, 0.01, "squared") if variance_penalty == "code" else None
-        return [keras.layers.Dense(latent_dim, name="latent", activity_regularizer=draft),
-                ChaosActivation(**chaos, name="latent_chaos"),
-                TopK(k, by=topk_by, name="topk", activity_regularizer=code)]
+        return [
+            keras.layers.Dense(latent_dim, name="latent", activity_regularizer=draft),
+            ChaosActivation(**chaos, name="latent_chaos"),
+            TopK(k, by=topk_by, name="topk", activity_regularizer=code),
+        ]
     raise ValueError(f"model must be one of {MODELS}, got {name!r}")
 
 
-def build_model(name: str, latent_dim: int = 128, k: int = 32, topk_by: str = "abs",
-                variance_penalty: str = "draft", omega: float = 8.0, alpha: float = 0.5,
-                beta: float = 4.0) -> Autoencoder:
+def build_model(
+    name: str,
+    latent_dim: int = 128,
+    k: int = 32,
+    topk_by: str = "abs",
+    variance_penalty: str = "draft",
+    omega: float = 8.0,
+    alpha: float = 0.5,
+    beta: float = 4.0,
+) -> Autoencoder:
     """Builds one of :data:`MODELS`; ``k``, ``topk_by`` and ``variance_penalty`` matter only where used."""
     if variance_penalty not in VARIANCE_PENALTIES:
         raise ValueError(f"variance_penalty must be one of {VARIANCE_PENALTIES}, got {variance_penalty!r}")
@@ -80,3 +98,9 @@ def build_model(name: str, latent_dim: int = 128, k: int = 32, topk_by: str = "a
     x = keras.layers.Dense(PIXELS, activation="sigmoid", name="pixels")(x)
     output = keras.layers.Reshape((IMAGE_SIDE, IMAGE_SIDE))(x)
     return Autoencoder(keras.Model(image, output, name=name), keras.Model(image, latent, name=f"{name}_encoder"))
+
+
+def pre_topk_latents(model, images):
+    """The latent layer's output before Top-K (layer ``latent``) of a trained V3/V4 model, as a numpy array."""
+    inner = keras.Model(model.input, model.get_layer("latent").output)
+    return keras.ops.convert_to_numpy(inner(images))

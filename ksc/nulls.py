@@ -16,38 +16,50 @@ References, all read from the chapters' results files:
   weights; a variance that grows with K by construction shows no trend violations; 200 identical
   inputs have zero variance in every unit under any encoder.
 """
+
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pandas as pd
+
+from .results import chapter_results, every_chapter
 
 LOSS_QUANTITIES = ("val_loss", "test_mse")
 NOISE_QUANTITIES = ("variance", "dead_fraction", "sparsity", "active_per_sample", "active_variance")
 # registry model -> the architecture chapter 07 trains on noise (dense_relu there has chapter 07's latent_dim)
-NOISE_TWINS = {"v1": "v1", "v3": "v3", "v4": "v4", "K=32": "v4", "v4 logistic": "v4", "v4 henon": "v4",
-               "v1 (lorenz96)": "v1", "v1 (mackey_glass)": "v1", "v4 (lorenz96)": "v4", "v4 (mackey_glass)": "v4"}
+NOISE_TWINS = {
+    "v1": "v1",
+    "v3": "v3",
+    "v4": "v4",
+    "K=32": "v4",
+    "v4 logistic": "v4",
+    "v4 henon": "v4",
+    "v1 (lorenz96)": "v1",
+    "v1 (mackey_glass)": "v1",
+    "v4 (lorenz96)": "v4",
+    "v4 (mackey_glass)": "v4",
+}
 # the 30-epoch stability run's quantities, read against V4 on noise after chapter 07's 10 epochs
 STABILITY = {"final_variance": "variance", "max_dead_units": "dead_units"}
 # registry ratio model -> (numerator, denominator) as (architecture, data set) in chapter 07
-NOISE_RATIOS = {"v4/v3": (("v4", "noise"), ("v3", "noise")),
-                "v4/v3 (lorenz96)": (("v4", "noise"), ("v3", "noise")),
-                "v4/v3 (mackey_glass)": (("v4", "noise"), ("v3", "noise")),
-                "v4 henon/v4 logistic": (("v4", "noise"), ("v4", "logistic"))}
+NOISE_RATIOS = {
+    "v4/v3": (("v4", "noise"), ("v3", "noise")),
+    "v4/v3 (lorenz96)": (("v4", "noise"), ("v3", "noise")),
+    "v4/v3 (mackey_glass)": (("v4", "noise"), ("v3", "noise")),
+    "v4 henon/v4 logistic": (("v4", "noise"), ("v4", "logistic")),
+}
 
 
 def _record(results_dir, chapter: str) -> dict | None:
-    path = Path(results_dir) / f"{chapter}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return chapter_results(results_dir, chapter, missing_ok=True)
 
 
 def _noise_means(results_dir) -> tuple[pd.DataFrame | None, dict]:
     record = _record(results_dir, "07_controls")
-    if record is None or not record["metrics"]:
+    if record is None or record["metrics"].empty:
         return None, {}
-    runs = pd.DataFrame(record["metrics"])
+    runs = record["metrics"]
     runs["architecture"] = runs.model.str.split(" on ").str[0]
     runs["dataset"] = runs.model.str.split(" on ").str[1]
     return runs.groupby(["architecture", "dataset"]).mean(numeric_only=True), record["parameters"]
@@ -61,35 +73,59 @@ def references(results_dir) -> pd.DataFrame:
     rows = []
     evolution = _record(results_dir, "01_evolution")
     if evolution is not None:
-        runs = pd.DataFrame(evolution["metrics"])
+        runs = evolution["metrics"]
         if "mean_predictor_mse" in runs:
             floor = float(runs.mean_predictor_mse.mean())
             rows += [("mean image", "*", q, floor, "01_evolution") for q in LOSS_QUANTITIES]
         v1 = runs[runs.model == "v1"]
-        rows += [("all-dead V1", "*", q, float(v1[q].mean()), "01_evolution")
-                 for q in LOSS_QUANTITIES if len(v1) and q in v1]
+        rows += [
+            ("all-dead V1", "*", q, float(v1[q].mean()), "01_evolution") for q in LOSS_QUANTITIES if len(v1) and q in v1
+        ]
     means, params = _noise_means(results_dir)
     if means is not None:
         twins = dict(NOISE_TWINS)
         twins[f"dense_relu_{params.get('latent_dim', 128)}"] = "dense_relu"
         for model, architecture in twins.items():
             if (architecture, "noise") in means.index:
-                rows += [(f"{architecture} on noise", model, q, float(means.loc[(architecture, "noise"), q]),
-                          "07_controls") for q in NOISE_QUANTITIES if q in means]
+                rows += [
+                    (f"{architecture} on noise", model, q, float(means.loc[(architecture, "noise"), q]), "07_controls")
+                    for q in NOISE_QUANTITIES
+                    if q in means
+                ]
         if ("v4", "noise") in means.index:
-            rows += [("v4 on noise (10 epochs)", "v4 (stability)", q, float(means.loc[("v4", "noise"), source]),
-                      "07_controls") for q, source in STABILITY.items() if source in means]
+            rows += [
+                (
+                    "v4 on noise (10 epochs)",
+                    "v4 (stability)",
+                    q,
+                    float(means.loc[("v4", "noise"), source]),
+                    "07_controls",
+                )
+                for q, source in STABILITY.items()
+                if source in means
+            ]
         ratios = dict(NOISE_RATIOS)
         ratios[f"v4/dense_relu_{params.get('latent_dim', 128)}"] = (("v4", "noise"), ("dense_relu", "noise"))
         for model, (top, bottom) in ratios.items():
             if top in means.index and bottom in means.index:
-                rows.append((f"{top[0]} on {top[1]} / {bottom[0]} on {bottom[1]}", model, "variance_ratio",
-                             float(means.loc[top, "variance"] / means.loc[bottom, "variance"]), "07_controls"))
+                rows.append(
+                    (
+                        f"{top[0]} on {top[1]} / {bottom[0]} on {bottom[1]}",
+                        model,
+                        "variance_ratio",
+                        float(means.loc[top, "variance"] / means.loc[bottom, "variance"]),
+                        "07_controls",
+                    )
+                )
     sweep = _record(results_dir, "02_k_ablation")
-    if sweep is not None and sweep["tables"].get("noise"):
-        for row in sweep["tables"]["noise"]:
-            rows += [(f"{row['model']} on noise", row["model"], q, float(row[q]), "02_k_ablation")
-                     for q in ("variance", "dead_fraction", "sparsity") if row.get(q) is not None]
+    noise = sweep["tables"].get("noise") if sweep is not None else None
+    if noise is not None and not noise.empty:
+        for row in noise.to_dict(orient="records"):
+            rows += [
+                (f"{row['model']} on noise", row["model"], q, float(row[q]), "02_k_ablation")
+                for q in ("variance", "dead_fraction", "sparsity")
+                if pd.notna(row.get(q))
+            ]
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
 
 
@@ -117,8 +153,4 @@ CONSTRUCTION_WHY = {
 
 def chapter_parameters(results_dir) -> dict:
     """Chapter -> its parameters, for every results file present."""
-    out = {}
-    for path in sorted(Path(results_dir).glob("[0-9][0-9]_*.json")):
-        record = json.loads(path.read_text())
-        out[record["chapter"]] = record.get("parameters", {})
-    return out
+    return {record["chapter"]: record.get("parameters", {}) for record in every_chapter(results_dir)}

@@ -1,4 +1,5 @@
 """Figures shared by the chapters. Each function takes plain arrays or DataFrames and returns the Figure."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -87,8 +88,13 @@ def training_curves(histories: dict):
     return fig
 
 
-def metric_bars(summary: pd.DataFrame, quantity: str, reference: float | None = None,
-                reference_label: str = "", title: str | None = None):
+def metric_bars(
+    summary: pd.DataFrame,
+    quantity: str,
+    reference: float | None = None,
+    reference_label: str = "",
+    title: str | None = None,
+):
     """One quantity per model with ±sd error bars, optionally a horizontal reference line."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
     _bars(ax, summary, quantity)
@@ -117,14 +123,22 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
     ax = axes[0, 0]
     ax.errorbar(x, m[x], yerr=s[x], marker="o", capsize=3, label="measured (mean ± sd)")
     if "variance" in claimed:
-        ax.plot(list(claimed["variance"]), list(claimed["variance"].values()), "x", color="crimson", ms=8, label="draft")
+        ax.plot(
+            list(claimed["variance"]), list(claimed["variance"].values()), "x", color="crimson", ms=8, label="draft"
+        )
     ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(a) mean latent variance"), ax.legend(fontsize=8)
     ax = axes[0, 1]
     ms, _ = _mean_sd(per_run, by, "sparsity")
     ax.plot(ms[x] * 100, m[x], marker="o")
     for xi in x:
-        ax.annotate(f"{by}={xi}", (ms[xi] * 100, m[xi]), fontsize=7, xytext=(3, 3), textcoords="offset points",
-                    color="crimson" if xi == highlight else "black")
+        ax.annotate(
+            f"{by}={xi}",
+            (ms[xi] * 100, m[xi]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+            color="crimson" if xi == highlight else "black",
+        )
     ax.set_xlabel("sparsity (%)"), ax.set_ylabel("variance"), ax.set_title("(b) sparsity-variance trade-off")
     ax = axes[1, 0]
     md, sd = _mean_sd(per_run, by, "dead_units")
@@ -135,15 +149,21 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
         mq, sq = _mean_sd(per_run, by, q)
         ax.errorbar(x, mq[x], yerr=sq[x], fmt=style, capsize=3, label=q)
     if "val_loss" in claimed:
-        ax.plot(list(claimed["val_loss"]), list(claimed["val_loss"].values()), "x", color="crimson", ms=8,
-                label="draft val loss")
+        ax.plot(
+            list(claimed["val_loss"]),
+            list(claimed["val_loss"].values()),
+            "x",
+            color="crimson",
+            ms=8,
+            label="draft val loss",
+        )
     ax.axhline(per_run["mean_predictor_mse"].mean(), color="gray", linestyle=":", label="per-pixel-mean predictor")
     ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(d) reconstruction"), ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def runs_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
+def fits_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
     """Every seed as a dot, with the mean ± sd as an error bar, one panel per quantity."""
     fig, axes = plt.subplots(1, len(quantities), figsize=(4 * len(quantities), 3.4), squeeze=False)
     rng = np.random.default_rng(0)
@@ -151,8 +171,14 @@ def runs_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
         for i, model in enumerate(models):
             values = per_run.loc[per_run[by] == model, q].to_numpy(float)
             ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, ".", alpha=0.6)
-            ax.errorbar(i + 0.3, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
-                        fmt="o", color="black", capsize=4)
+            ax.errorbar(
+                i + 0.3,
+                values.mean(),
+                yerr=values.std(ddof=1) if len(values) > 1 else 0,
+                fmt="o",
+                color="black",
+                capsize=4,
+            )
         ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
         ax.set_title(q)
     fig.tight_layout()
@@ -163,20 +189,30 @@ def fair_comparison_figure(per_run: pd.DataFrame, models, ratios: pd.DataFrame, 
     """Variance with the ratios to the baselines, dead units, reconstruction against the mean, and a summary table."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(models)))
-    for ax, q, title in ((axes[0, 0], "variance", "mean latent variance"),
-                         (axes[0, 1], "dead_fraction", "dead units (fraction)"),
-                         (axes[1, 0], "test_mse", "test MSE")):
+    for ax, q, title in (
+        (axes[0, 0], "variance", "mean latent variance"),
+        (axes[0, 1], "dead_fraction", "dead units (fraction)"),
+        (axes[1, 0], "test_mse", "test MSE"),
+    ):
         means = [per_run.loc[per_run.model == m, q].mean() for m in models]
         sds = [per_run.loc[per_run.model == m, q].std(ddof=1) for m in models]
         ax.bar(models, means, yerr=np.nan_to_num(sds), capsize=4, color=colors)
         ax.set_title(title), ax.tick_params(axis="x", labelsize=8)
-    axes[1, 0].axhline(per_run["mean_predictor_mse"].mean(), color="crimson", linestyle="--",
-                       label="per-pixel-mean predictor")
+    axes[1, 0].axhline(
+        per_run["mean_predictor_mse"].mean(), color="crimson", linestyle="--", label="per-pixel-mean predictor"
+    )
     axes[1, 0].set_ylim(per_run["test_mse"].min() * 0.97, per_run["test_mse"].max() * 1.02)
     axes[1, 0].legend(fontsize=8)
     text = "\n".join(f"{r.model}: ×{r['mean']:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for _, r in ratios.iterrows())
-    axes[0, 0].text(0.02, 0.97, "variance ratios (95% CI)\n" + text, transform=axes[0, 0].transAxes,
-                    va="top", fontsize=7, bbox=dict(facecolor="white", alpha=0.8))
+    axes[0, 0].text(
+        0.02,
+        0.97,
+        "variance ratios (95% CI)\n" + text,
+        transform=axes[0, 0].transAxes,
+        va="top",
+        fontsize=7,
+        bbox=dict(facecolor="white", alpha=0.8),
+    )
     ax = axes[1, 1]
     ax.axis("off")
     cell_text = table.astype(str).values.tolist()
@@ -208,7 +244,9 @@ def two_systems_figure(latents: dict):
         projected = (z - stacked.mean(axis=0)) @ vt[:2].T
         axes[0, 0].scatter(projected[:, 0], projected[:, 1], s=4, alpha=0.5, label=label)
         axes[0, 1].scatter(z[:, 0], z[:, 1], s=4, alpha=0.5, label=label)
-        axes[1, 0].hist(np.var(z, axis=0), bins=30, histtype="step", label=f"{label} (mean {np.mean(np.var(z, axis=0)):.3f})")
+        axes[1, 0].hist(
+            np.var(z, axis=0), bins=30, histtype="step", label=f"{label} (mean {np.mean(np.var(z, axis=0)):.3f})"
+        )
         axes[1, 1].hist(np.ravel(z)[np.abs(np.ravel(z)) >= 1e-6], bins=60, histtype="step", density=True, label=label)
     axes[0, 0].set_title("latents on the first two principal axes"), axes[0, 1].set_title("latent units 0 and 1")
     axes[1, 0].set_title("per-unit variance"), axes[1, 1].set_title("non-zero latent values")
@@ -224,7 +262,12 @@ def separation_figure(separations: np.ndarray, frame_length: int, row_length: in
     t = np.arange(1, separations.shape[1] + 1)
     for s in separations:
         ax.semilogy(t, np.maximum(s, 1e-18), lw=0.8)
-    ax.axhline(attractor_size, color="gray", linestyle="--", label=f"typical distance of two attractor points ({attractor_size:.2f})")
+    ax.axhline(
+        attractor_size,
+        color="gray",
+        linestyle="--",
+        label=f"typical distance of two attractor points ({attractor_size:.2f})",
+    )
     ax.axvline(row_length, color="crimson", linestyle=":", label=f"one image row ({row_length} iterates)")
     ax.axvline(frame_length, color="black", linestyle=":", label=f"one image ({frame_length} iterates)")
     ax.set_xscale("log"), ax.set_xlabel("iterate"), ax.set_ylabel("|x_t - y_t|"), ax.legend(fontsize=7)
@@ -311,8 +354,10 @@ def decoder_maps(maps: dict):
 
 def speed_figure(speedups: pd.DataFrame):
     """Seconds per model-run of each training way (rows of :func:`ksc.benchmark.speedups`), speed-up on each bar."""
-    labels = [way if way.startswith("keras") else f"{way}, M = {m} ({graph})"
-              for way, m, graph in zip(speedups.way, speedups.members, speedups.graph)]
+    labels = [
+        way if way.startswith("keras") else f"{way}, M = {m} ({graph})"
+        for way, m, graph in zip(speedups.way, speedups.members, speedups.graph)
+    ]
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(labels) + 1.2))
     bars = ax.barh(labels, speedups.seconds_per_run, color=plt.cm.viridis(np.linspace(0.1, 0.85, len(labels))))
     for bar, ratio in zip(bars, speedups.speedup_vs_fit):
@@ -325,7 +370,7 @@ def speed_figure(speedups: pd.DataFrame):
 
 
 def chapter_times_figure(times: pd.DataFrame):
-    """Wall time per chapter, the part spent training models drawn over it (rows of :func:`ksc.benchmark.chapter_times`)."""
+    """Wall time per chapter, the part spent training drawn over it (rows of :func:`ksc.benchmark.chapter_times`)."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(times) + 1.2))
     ax.barh(times.chapter, times.wall_seconds, color="0.8", label="whole chapter")
     ax.barh(times.chapter, times.training_seconds, color=plt.cm.viridis(0.3), label="training models")

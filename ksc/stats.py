@@ -1,4 +1,5 @@
 """Two-sample comparisons over seeds: t-tests (Welch's and Student's), Cohen's d, confidence intervals."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,12 +27,24 @@ def compare_two(a, b, label_a: str = "a", label_b: str = "b", confidence: float 
             warnings.simplefilter("ignore", RuntimeWarning)
             result = _st.ttest_ind(b, a, equal_var=equal_var)
             ci = result.confidence_interval(confidence)
-        rows.append({"comparison": f"{label_b} vs {label_a}", "test": test,
-                     "mean_a": a.mean(), "mean_b": b.mean(), "difference": b.mean() - a.mean(),
-                     "ci_low": float(ci.low), "ci_high": float(ci.high), "t": float(result.statistic),
-                     "df": float(result.df), "p": float(result.pvalue), "cohens_d": cohens_d(a, b),
-                     "ratio_of_means": b.mean() / a.mean() if a.mean() != 0 else float("nan"),
-                     "n_a": len(a), "n_b": len(b)})
+        rows.append(
+            {
+                "comparison": f"{label_b} vs {label_a}",
+                "test": test,
+                "mean_a": a.mean(),
+                "mean_b": b.mean(),
+                "difference": b.mean() - a.mean(),
+                "ci_low": float(ci.low),
+                "ci_high": float(ci.high),
+                "t": float(result.statistic),
+                "df": float(result.df),
+                "p": float(result.pvalue),
+                "cohens_d": cohens_d(a, b),
+                "ratio_of_means": b.mean() / a.mean() if a.mean() != 0 else float("nan"),
+                "n_a": len(a),
+                "n_b": len(b),
+            }
+        )
     return rows
 
 
@@ -67,6 +80,38 @@ def ratio_table(metrics: pd.DataFrame, pairs, quantity: str = "variance", by: st
         a = metrics.loc[metrics[by] == denominator, quantity]
         b = metrics.loc[metrics[by] == numerator, quantity]
         value, low, high = ratio_interval(a, b)
-        out.append({"model": f"{numerator}/{denominator}", "quantity": f"{quantity}_ratio", "mean": value,
-                    "sd": float("nan"), "n": min(len(a), len(b)), "ci_low": low, "ci_high": high})
+        out.append(
+            {
+                "model": f"{numerator}/{denominator}",
+                "quantity": f"{quantity}_ratio",
+                "mean": value,
+                "sd": float("nan"),
+                "n": min(len(a), len(b)),
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
     return pd.DataFrame(out)
+
+
+def k_sweep(per_fit: pd.DataFrame, by: str = "K") -> tuple[dict, dict, pd.Series]:
+    """The draft's Section 6.2 statements about a K sweep, measured: (sweep, violations per seed, mean variance by K).
+
+    ``sweep`` holds the number of decreases of the mean variance along K, the relative gains 64 -> 96 and
+    96 -> 112, the K of the best mean score and the relative range of the mean validation loss.
+    """
+    variance_by_k = per_fit.groupby(by).variance.mean()
+    per_seed = {s: int(np.sum(np.diff(g.sort_values(by).variance.to_numpy()) < 0)) for s, g in per_fit.groupby("seed")}
+
+    def gain(a, b):
+        return (variance_by_k[b] / variance_by_k[a] - 1) if {a, b} <= set(variance_by_k.index) else np.nan
+
+    val_by_k = per_fit.groupby(by).val_loss.mean()
+    sweep = {
+        "variance_trend_violations": int(np.sum(np.diff(variance_by_k.to_numpy()) < 0)),
+        "variance_gain_64_96": gain(64, 96),
+        "variance_gain_96_112": gain(96, 112),
+        "best_score_k": int(per_fit.groupby(by).score.mean().idxmax()),
+        "val_loss_relative_range": (val_by_k.max() - val_by_k.min()) / val_by_k.min(),
+    }
+    return sweep, per_seed, variance_by_k

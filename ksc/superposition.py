@@ -6,6 +6,7 @@ features are in superposition), each sample a sparse positive combination of the
 with probability proportional to (i + 1)^-decay, scaled so that ``n_active`` features fire per
 sample on average; a firing feature's coefficient is Uniform(0, 1), as in Elhage et al.'s toy models.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -16,10 +17,11 @@ from scipy.optimize import linear_sum_assignment
 
 class Superposition(NamedTuple):
     """Samples and the ground truth that made them."""
-    train: np.ndarray           # (n_train, d) float32
-    test: np.ndarray            # (n_test, d) float32
-    features: np.ndarray        # (G, d) unit-norm true directions
-    probabilities: np.ndarray   # (G,) firing probability of each true feature
+
+    train: np.ndarray  # (n_train, d) float32
+    test: np.ndarray  # (n_test, d) float32
+    features: np.ndarray  # (G, d) unit-norm true directions
+    probabilities: np.ndarray  # (G,) firing probability of each true feature
 
 
 def max_active(n_features: int, decay: float) -> float:
@@ -32,8 +34,10 @@ def firing_probabilities(n_features: int, n_active: float, decay: float) -> np.n
     weights = np.arange(1, n_features + 1, dtype=np.float64) ** -decay
     p = n_active * weights / weights.sum()
     if p.max() > 1:
-        raise ValueError(f"n_active = {n_active} with decay = {decay} asks feature 0 to fire with probability "
-                         f"{p.max():.2f} > 1; lower n_active or decay")
+        raise ValueError(
+            f"n_active = {n_active} with decay = {decay} asks feature 0 to fire with probability "
+            f"{p.max():.2f} > 1; lower n_active or decay"
+        )
     return p
 
 
@@ -50,8 +54,15 @@ def sample(features: np.ndarray, probabilities: np.ndarray, n: int, rng: np.rand
     return (coefficients_NG @ features).astype(np.float32)
 
 
-def make_superposition(n_train: int = 20000, n_test: int = 4000, dim: int = 64, n_features: int = 256,
-                       n_active: float = 5.0, decay: float = 1.0, seed: int = 0) -> Superposition:
+def make_superposition(
+    n_train: int = 20000,
+    n_test: int = 4000,
+    dim: int = 64,
+    n_features: int = 256,
+    n_active: float = 5.0,
+    decay: float = 1.0,
+    seed: int = 0,
+) -> Superposition:
     """The benchmark's train and test samples; the same seed gives the same features and samples."""
     rng = np.random.default_rng(seed)
     features = random_features(n_features, dim, rng)
@@ -85,5 +96,8 @@ def feature_recovery(true_GD: np.ndarray, learned_LD: np.ndarray, alive_L: np.nd
     rows, cols = linear_sum_assignment(-cos_GL)
     # features left without a partner (fewer live latents than true features) count as cosine 0
     matched = cos_GL[rows, cols].sum() / len(true_GD)
-    return {"mmcs": float(best_G.mean()), "matched_cosine": float(matched),
-            "recovered_fraction": float(np.mean(best_G > 0.9))}
+    return {
+        "mmcs": float(best_G.mean()),
+        "matched_cosine": float(matched),
+        "recovered_fraction": float(np.mean(best_G > 0.9)),
+    }

@@ -1,4 +1,5 @@
 """Readable tables for the pages: mean ± sd cells from the long (model, quantity, mean, sd, n) form."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,31 +3,33 @@
 :func:`train` is the reference: one model, one seed, Keras ``fit`` as the authors ran it.
 :func:`train_many` trains several seeds (or Top-K sizes) of one model as one computation
 (:mod:`ksc.members`), each member with its own initialisation and data order, an epoch per
-compiled call; it returns the same :class:`Run` per member.
+compiled call; it returns the same :class:`Fit` per member.
 """
+
 from __future__ import annotations
 
 import time
 from typing import NamedTuple
 
-from .backend import keras
 import numpy as np
 import pandas as pd
 
+from .backend import keras
 from .chaos import Splits
-from .metrics import latent_metrics, reconstruction_metrics
 from .members import MemberAutoencoder
+from .metrics import latent_metrics, reconstruction_metrics
 from .models import Autoencoder, build_model
 
 
-class Run(NamedTuple):
-    """Everything one training run produced."""
+class Fit(NamedTuple):
+    """Everything one training produced: a fit."""
+
     model_name: str
     seed: int
-    history: pd.DataFrame       # one row per epoch: loss, val_loss
-    metrics: dict               # latent and reconstruction metrics on the test set
-    wall_seconds: float         # build + fit + evaluation
-    z_test: np.ndarray          # (n_test, latent_dim) latents of the test set
+    history: pd.DataFrame  # one row per epoch: loss, val_loss
+    metrics: dict  # latent and reconstruction metrics on the test set
+    wall_seconds: float  # build + fit + evaluation
+    z_test: np.ndarray  # (n_test, latent_dim) latents of the test set
     reconstruction: np.ndarray  # (n_test, 28, 28)
     autoencoder: Autoencoder
 
@@ -51,9 +53,17 @@ def data_orders(seeds, n: int, epochs: int) -> np.ndarray:
     return np.stack([np.stack([rng.permutation(n) for rng in rngs]) for _ in range(epochs)])
 
 
-def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_size: int = 64,
-          learning_rate: float = 1e-3, label: str | None = None, probe: np.ndarray | None = None,
-          **model_kwargs) -> Run:
+def train(
+    model_name: str,
+    data: Splits,
+    seed: int = 0,
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    label: str | None = None,
+    probe: np.ndarray | None = None,
+    **model_kwargs,
+) -> Fit:
     """Builds ``model_name`` with ``model_kwargs``, trains it on ``data.train`` and measures it on ``data.test``.
 
     On the CPU the same seed gives the same numbers: the seed fixes the weights and every epoch's
@@ -72,8 +82,17 @@ def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_
     logs = []
     for epoch, order in enumerate(data_orders([seed], len(data.train), epochs)[:, 0]):
         x = data.train[order]
-        fit = ae.model.fit(x, x, validation_data=(data.val, data.val), initial_epoch=epoch, epochs=epoch + 1,
-                           batch_size=batch_size, shuffle=False, verbose=0, callbacks=callbacks)
+        fit = ae.model.fit(
+            x,
+            x,
+            validation_data=(data.val, data.val),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            batch_size=batch_size,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
         logs.append({name: values[-1] for name, values in fit.history.items()})
     history = pd.DataFrame(logs)
     if callbacks:
@@ -83,10 +102,10 @@ def train(model_name: str, data: Splits, seed: int = 0, epochs: int = 10, batch_
     z_test = keras.ops.convert_to_numpy(ae.encoder(data.test, training=False))
     reconstruction = keras.ops.convert_to_numpy(ae.model(data.test, training=False))
     wall = time.perf_counter() - start
-    return _run(label or model_name, seed, history, z_test, reconstruction, ae, data, wall)
+    return _fit(label or model_name, seed, history, z_test, reconstruction, ae, data, wall)
 
 
-def _run(label, seed, history, z_test, reconstruction, autoencoder, data: Splits, wall: float) -> Run:
+def _fit(label, seed, history, z_test, reconstruction, autoencoder, data: Splits, wall: float) -> Fit:
     metrics = {
         "model": label,
         "seed": seed,
@@ -96,7 +115,7 @@ def _run(label, seed, history, z_test, reconstruction, autoencoder, data: Splits
         "train_loss": float(history["loss"].iloc[-1]),
         "wall_seconds": wall,
     }
-    return Run(label, seed, history, metrics, wall, z_test, reconstruction, autoencoder)
+    return Fit(label, seed, history, metrics, wall, z_test, reconstruction, autoencoder)
 
 
 def _padded_batches(rows_MN: np.ndarray, batch_size: int) -> np.ndarray:
@@ -114,8 +133,12 @@ class _MemberProbe(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         _, z, _ = self.members.forward(self.images)
-        self.rows.append([{f"probe_{q}": m[q] for q in ("variance", "dead_units", "sparsity")}
-                          for m in map(latent_metrics, keras.ops.convert_to_numpy(z))])
+        self.rows.append(
+            [
+                {f"probe_{q}": m[q] for q in ("variance", "dead_units", "sparsity")}
+                for m in map(latent_metrics, keras.ops.convert_to_numpy(z))
+            ]
+        )
 
 
 # Compiled member models by everything that shapes their graph, most recent last. A later call with
@@ -129,13 +152,15 @@ def forget_compiled() -> None:
     _COMPILED.clear()
 
 
-def _compiled_members(key, references, ks, images, dropout_seed: int, learning_rate: float, steps: int,
-                      jit_compile) -> MemberAutoencoder:
+def _compiled_members(
+    key, references, ks, images, dropout_seed: int, learning_rate: float, steps: int, jit_compile
+) -> MemberAutoencoder:
     members = _COMPILED.pop(key, None)
     if members is None:
         members = MemberAutoencoder(references, ks, images, dropout_seed)
-        members.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps,
-                        jit_compile=jit_compile)
+        members.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps, jit_compile=jit_compile
+        )
     else:
         members.restart(references, images, dropout_seed)
         for variable in members.optimizer.variables:  # step count and moments back to zero
@@ -147,8 +172,13 @@ def _compiled_members(key, references, ks, images, dropout_seed: int, learning_r
     return members
 
 
-def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.ndarray, batch_size: int = 64,
-                probe: np.ndarray | None = None) -> list[pd.DataFrame]:
+def fit_members(
+    members: MemberAutoencoder,
+    orders: np.ndarray,
+    val_rows: np.ndarray,
+    batch_size: int = 64,
+    probe: np.ndarray | None = None,
+) -> list[pd.DataFrame]:
     """Trains every member of a compiled model on its own row orders ((epochs, members, n), indices into its images).
 
     One compiled call per epoch (compile with ``steps_per_execution`` = batches per epoch); the
@@ -160,11 +190,21 @@ def fit_members(members: MemberAutoencoder, orders: np.ndarray, val_rows: np.nda
     train_rows = np.concatenate([_padded_batches(order, batch_size) for order in orders])
     val = _padded_batches(np.broadcast_to(val_rows, (n_members, np.shape(val_rows)[-1])), batch_size)
     callbacks = [_MemberProbe(members, probe)] if probe is not None else []
-    fit = members.fit(train_rows, epochs=epochs, batch_size=batch_size, steps_per_epoch=steps, shuffle=False,
-                      validation_data=(val,), verbose=0, callbacks=callbacks)
+    fit = members.fit(
+        train_rows,
+        epochs=epochs,
+        batch_size=batch_size,
+        steps_per_epoch=steps,
+        shuffle=False,
+        validation_data=(val,),
+        verbose=0,
+        callbacks=callbacks,
+    )
     histories = []
     for m in range(n_members):
-        history = pd.DataFrame({"loss": fit.history[f"member_loss_{m}"], "val_loss": fit.history[f"val_member_loss_{m}"]})
+        history = pd.DataFrame(
+            {"loss": fit.history[f"member_loss_{m}"], "val_loss": fit.history[f"val_member_loss_{m}"]}
+        )
         if callbacks:
             history = pd.concat([history, pd.DataFrame([rows[m] for rows in callbacks[0].rows])], axis=1)
         history.insert(0, "epoch", np.arange(1, len(history) + 1))
@@ -184,10 +224,20 @@ def _pool(datasets) -> tuple[np.ndarray, list[int]]:
     return images, [offsets[id(d)] for d in datasets]
 
 
-def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int = 64,
-               learning_rate: float = 1e-3, labels=None, ks=None, probe: np.ndarray | None = None,
-               jit_compile="auto", **model_kwargs) -> list[Run]:
-    """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Run` per seed.
+def train_many(
+    model_name: str,
+    data,
+    seeds,
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    labels=None,
+    ks=None,
+    probe: np.ndarray | None = None,
+    jit_compile="auto",
+    **model_kwargs,
+) -> list[Fit]:
+    """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Fit` per seed.
 
     Member m starts from the weights and follows the data orders that :func:`train` uses for
     seeds[m]; only Dropout draws its masks from a different stream.
@@ -203,8 +253,10 @@ def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int =
     ks = [int(k) for k in ks] if ks is not None else [int(model_kwargs.get("k", 32))] * len(seeds)
     labels = [labels or model_name] * len(seeds) if labels is None or isinstance(labels, str) else list(labels)
     if not len(datasets) == len(ks) == len(labels) == len(seeds):
-        raise ValueError(f"one data set, k and label per seed: {len(seeds)} seeds, {len(datasets)} data sets, "
-                         f"{len(ks)} ks, {len(labels)} labels")
+        raise ValueError(
+            f"one data set, k and label per seed: {len(seeds)} seeds, {len(datasets)} data sets, "
+            f"{len(ks)} ks, {len(labels)} labels"
+        )
     settings = {key: value for key, value in model_kwargs.items() if key != "k"}
     references = []
     for seed, k in zip(seeds, ks):  # each member starts where train(seed=...) starts
@@ -213,17 +265,52 @@ def train_many(model_name: str, data, seeds, epochs: int = 10, batch_size: int =
     images, offsets = _pool(datasets)
     n_train, n_val = len(datasets[0].train), len(datasets[0].val)
     steps = -(-n_train // batch_size)
-    key = (model_name, tuple(sorted(settings.items())), tuple(ks), images.shape, batch_size, steps, str(jit_compile),
-           keras.config.floatx())
-    members = _compiled_members(key, references, ks, images, int(np.random.default_rng(seeds).integers(2**31)),
-                                learning_rate, steps, jit_compile)
+    key = (
+        model_name,
+        tuple(sorted(settings.items())),
+        tuple(ks),
+        images.shape,
+        batch_size,
+        steps,
+        str(jit_compile),
+        keras.config.floatx(),
+    )
+    members = _compiled_members(
+        key,
+        references,
+        ks,
+        images,
+        int(np.random.default_rng(seeds).integers(2**31)),
+        learning_rate,
+        steps,
+        jit_compile,
+    )
     offsets_M = np.array(offsets)[:, None]
-    histories = fit_members(members, data_orders(seeds, n_train, epochs) + offsets_M, offsets_M + n_train + np.arange(n_val),
-                            batch_size, probe)
+    histories = fit_members(
+        members,
+        data_orders(seeds, n_train, epochs) + offsets_M,
+        offsets_M + n_train + np.arange(n_val),
+        batch_size,
+        probe,
+    )
     shared = all(d is datasets[0] for d in datasets)
     reconstruction, z, _ = members.forward(datasets[0].test if shared else np.stack([d.test for d in datasets]))
     reconstruction, z = keras.ops.convert_to_numpy(reconstruction), keras.ops.convert_to_numpy(z)
     autoencoders = members.export(references)
     wall = (time.perf_counter() - start) / len(seeds)
-    return [_run(labels[m], seeds[m], histories[m], z[m], reconstruction[m], autoencoders[m], datasets[m], wall)
-            for m in range(len(seeds))]
+    return [
+        _fit(labels[m], seeds[m], histories[m], z[m], reconstruction[m], autoencoders[m], datasets[m], wall)
+        for m in range(len(seeds))
+    ]
+
+
+def stability_summary(history: pd.DataFrame, epochs: int) -> dict:
+    """What Figure 6 states about a long run, from the per-epoch probe of the test set: the most dead units at any
+    epoch, the final variance, and the mean and sd of the variance over the second half of training."""
+    late = history[history.epoch > epochs // 2]
+    return {
+        "max_dead_units": int(history.probe_dead_units.max()),
+        "final_variance": float(history.probe_variance.iloc[-1]),
+        "late_variance_mean": float(late.probe_variance.mean()),
+        "late_variance_sd": float(late.probe_variance.std(ddof=1)),
+    }

@@ -9,9 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ksc import book, chapter_cells
+from ksc.book import build as book
+from ksc.book import cells as chapter_cells
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 URL, BRANCH = chapter_cells.repository()
 
@@ -23,8 +24,8 @@ def _code_cells(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_setup_cell_comes_first_and_provenance_cell_last(path):
     code = _code_cells(path)
-    assert code[0].id == chapter_cells.SETUP_ID, "run `python -m ksc.chapter_cells` to add the shared cells"
-    assert code[0].source == chapter_cells.setup_source(URL, BRANCH), "run `python -m ksc.chapter_cells`"
+    assert code[0].id == chapter_cells.SETUP_ID, "run `python -m ksc.book.cells` to add the shared cells"
+    assert code[0].source == chapter_cells.setup_source(URL, BRANCH), "run `python -m ksc.book.cells`"
     assert "parameters" in code[1].metadata.get("tags", [])  # papermill injects right after it
     assert code[-1].id == chapter_cells.PROVENANCE_ID and code[-1].source == chapter_cells.PROVENANCE_SOURCE
 

@@ -23,19 +23,22 @@ def test_registry_is_well_formed():
     assert {"5.1", "5.2", "5.3", "5.4", "6.1 Table 1"} <= set(reg.section)
 
 
-@pytest.mark.parametrize("measured, claimed, rule, tol, expected", [
-    (0.40, 0.418, "rel", 0.25, "reproduced"),
-    (0.25, 0.418, "rel", 0.25, "partly"),
-    (0.04, 0.418, "rel", 0.25, "not reproduced"),
-    (0.78, 0.75, "abs", 0.05, "reproduced"),
-    (0.0001, 0.000036, "order", None, "reproduced"),
-    (0.0004, 0.000036, "order", None, "not reproduced"),
-    (0.0, 0.0, "order", None, "reproduced"),
-    (6.0, 5.0, "at_least", None, "reproduced"),
-    (1.3, 5.0, "at_least", None, "not reproduced"),
-    (float("nan"), 1.0, "rel", 0.1, "not measured"),
-    (1.0, 1.0, "not_testable", None, "not testable here"),
-])
+@pytest.mark.parametrize(
+    "measured, claimed, rule, tol, expected",
+    [
+        (0.40, 0.418, "rel", 0.25, "reproduced"),
+        (0.25, 0.418, "rel", 0.25, "partly"),
+        (0.04, 0.418, "rel", 0.25, "not reproduced"),
+        (0.78, 0.75, "abs", 0.05, "reproduced"),
+        (0.0001, 0.000036, "order", None, "reproduced"),
+        (0.0004, 0.000036, "order", None, "not reproduced"),
+        (0.0, 0.0, "order", None, "reproduced"),
+        (6.0, 5.0, "at_least", None, "reproduced"),
+        (1.3, 5.0, "at_least", None, "not reproduced"),
+        (float("nan"), 1.0, "rel", 0.1, "not measured"),
+        (1.0, 1.0, "not_testable", None, "not testable here"),
+    ],
+)
 def test_verdict_rules(measured, claimed, rule, tol, expected):
     assert claims.verdict(measured, claimed, rule, tol) == expected
 
@@ -58,10 +61,10 @@ def test_fve_rule_judges_a_loss_against_the_mean_image():
 
 
 def test_compare_and_disagreements():
-    metrics = pd.DataFrame({"model": ["v2", "v2", "v3", "v3"], "seed": [0, 1, 0, 1],
-                            "variance": [0.06, 0.058, 0.02, 0.03]})
-    summary = pd.concat([claims.summarise(metrics, ["variance"]),
-                         claims.paired_ratio(metrics, "v2", "v3", "variance")])
+    metrics = pd.DataFrame(
+        {"model": ["v2", "v2", "v3", "v3"], "seed": [0, 1, 0, 1], "variance": [0.06, 0.058, 0.02, 0.03]}
+    )
+    summary = pd.concat([claims.summarise(metrics, ["variance"]), claims.paired_ratio(metrics, "v2", "v3", "variance")])
     table = claims.compare(summary, sections=["5.2", "6.1 Table 1"])
     row = table.set_index("id").loc["t1-v2-variance"]
     assert row.measured == pytest.approx(0.059) and row.n == 2 and row.verdict == "reproduced"
@@ -94,7 +97,18 @@ def test_a_ratio_is_judged_by_its_bootstrap_interval():
     # the Hénon/logistic ratio 1.01 within 5 %: an interval inside the band is an equivalence, across it cannot tell
     assert claims.verdict(1.0, 1.01, "rel", 0.05, bounds=(0.99, 1.02)) == "reproduced"
     assert claims.verdict(1.0, 1.01, "rel", 0.05, bounds=(0.93, 1.07)) == "cannot tell"
-    summary = pd.DataFrame([{"model": "v4 henon/v4 logistic", "quantity": "variance_ratio", "mean": 1.0, "sd": float("nan"),
-                             "n": 5, "ci_low": 0.93, "ci_high": 1.07}])
+    summary = pd.DataFrame(
+        [
+            {
+                "model": "v4 henon/v4 logistic",
+                "quantity": "variance_ratio",
+                "mean": 1.0,
+                "sd": float("nan"),
+                "n": 5,
+                "ci_low": 0.93,
+                "ci_high": 1.07,
+            }
+        ]
+    )
     row = claims.compare(summary, ids=["s6.2h-ratio"]).iloc[0]
     assert row.verdict == "cannot tell" and row.ci_low == 0.93

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from ksc import book
+from ksc.book import build as book
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "tests" / "smoke.yml"
 
 

@@ -3,9 +3,7 @@ import pytest
 
 from ksc import metrics
 
-Z = np.array([[0.0, 1.0, 0.0, 2.0],
-              [0.0, 3.0, 0.0, 0.0],
-              [0.0, 5.0, 1e-7, 4.0]])
+Z = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0], [0.0, 5.0, 1e-7, 4.0]])
 
 
 def test_sparsity_and_dead_units():
@@ -52,7 +50,8 @@ def test_pca_baseline_is_exact_with_all_components_and_the_mean_with_none():
     rng = np.random.default_rng(2)
     train, test = rng.uniform(size=(60, 4, 4)), rng.uniform(size=(10, 4, 4))
     np.testing.assert_allclose(metrics.pca_reconstruction(train, test, 16), test, atol=1e-10)
-    np.testing.assert_allclose(metrics.pca_reconstruction(train, test, 0),
-                               np.broadcast_to(train.mean(axis=0), test.shape), atol=1e-12)
+    np.testing.assert_allclose(
+        metrics.pca_reconstruction(train, test, 0), np.broadcast_to(train.mean(axis=0), test.shape), atol=1e-12
+    )
     errors = [metrics.mse(test, metrics.pca_reconstruction(train, test, c)) for c in (2, 8, 16)]
     assert errors[0] > errors[1] > errors[2]

@@ -30,7 +30,7 @@ def test_henon_images_follow_the_protocol():
     assert images.min() >= 0.0 and images.max() <= 1.0
     rng = np.random.default_rng(3)
     x0, y0 = rng.uniform(-0.5, 0.5, size=50), rng.uniform(-0.5, 0.5, size=50)
-    x1 = 1 - 1.4 * x0 ** 2 + y0
+    x1 = 1 - 1.4 * x0**2 + y0
     np.testing.assert_allclose(images[:, 0, 0], np.clip((x1 + 2) / 4, 0, 1), rtol=1e-6)
     # orbits that stay on the attractor (x within about [-1.28, 1.27]) never touch the clip;
     # the others leave the basin and are pinned at the clip, i.e. pixel 0, from then on
@@ -68,4 +68,4 @@ def test_byte_entropy_bounds():
 
 
 def test_decorrelation_time():
-    assert chaos.decorrelation_iterates(np.log(2), 2.0 ** -20) == pytest.approx(20.0)
+    assert chaos.decorrelation_iterates(np.log(2), 2.0**-20) == pytest.approx(20.0)

@@ -8,12 +8,13 @@ import pandas as pd
 import papermill
 import pytest
 
-from ksc import book, claims, conclusions
+from ksc import claims, conclusions
+from ksc.book import build as book
 from ksc import ledger as ledger_module
-from ksc.params import ParameterError
+from ksc.parameters import RULES, ParameterError
 from ksc.results import read_results
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "tests" / "smoke.yml"
 NOTEBOOKS = book.chapters(ROOT)
 STEMS = [nb.stem for nb in NOTEBOOKS]
@@ -31,12 +32,15 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     after = nb.cells[tagged[0] + 1]
-    assert after.cell_type == "code" and "check." in after.source  # validation comes first
+    # validation comes first: one call that checks every parameter against ksc/parameters.py
+    assert after.cell_type == "code" and f'chapter = start("{path.stem}", globals())' in after.source
     declared = book.notebook_parameters(path)
     assigned = {t.id for node in ast.parse(nb.cells[tagged[0]].source).body for t in node.targets}
     assert set(declared) == assigned, "papermill must parse every parameter (no '=' inside a comment)"
     assert "results_dir" in declared
-    assert all(p["help"].strip() for p in declared.values()), "every parameter needs a one-line comment"
+    assert set(declared) <= set(RULES), "declare every parameter in ksc/parameters.py"
+    assert {name: p["help"].strip() for name, p in declared.items()} == {name: RULES[name].meaning for name in declared}, \
+        "run `python -m ksc.book.cells`: the comments are the table's meanings"
 
 
 def test_every_chapter_writes_a_complete_results_file(smoke_book):

@@ -5,8 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import book, runs
-from .params import ParameterError
+from .. import parameters
+from ..parameters import ParameterError
+from . import build as book
+from . import runs
 
 
 def _parameter_options(parser, values_help: str):
@@ -47,7 +49,7 @@ def check_site(html: Path, screenshots: Path | None) -> int:
 
 
 def list_chapters(only=None) -> str:
-    """The chapters (or one) with every parameter: name, default and its one-line meaning."""
+    """The chapters (or one) with every parameter: name, default, meaning and what is allowed (ksc/parameters.py)."""
     notebooks = [runs.find_chapter(only)] if only else book.chapters()
     lines = []
     for notebook in notebooks:
@@ -55,8 +57,9 @@ def list_chapters(only=None) -> str:
         declared = book.notebook_parameters(notebook)
         settings = {name: f"{name} = {info['default']}" for name, info in declared.items()}
         width = max(map(len, settings.values()), default=0)
-        for name, info in declared.items():
-            lines.append(f"    {settings[name]:<{width}}  {info['help'].strip()}")
+        for name in declared:
+            rule = parameters.rule(name, notebook.stem)
+            lines.append(f"    {settings[name]:<{width}}  {rule.meaning} [{rule.allowed()}]")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ launch button therefore opens the committed source notebook of the same path.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,10 +23,12 @@ import nbformat
 import papermill
 import yaml
 
-from .params import ParameterError
+from ..parameters import ParameterError
+from ..results import chapter_results
+from .display import chapter_times
 from .progress import ENGINE, Progress
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 # what the intro shows when the ledger chapter did not run in this build (it writes results/findings.md)
 NO_FINDINGS = "*The ledger chapter was not run in this build, so there are no verdicts to summarise here.*\n"
@@ -93,7 +96,8 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
     dest = dest_dir / source.name
     partial = dest_dir / f".{source.stem}.running.ipynb"
     failed = dest_dir / f"{source.stem}.failed.ipynb"
-    params = {**(parameters or {}), "results_dir": str(results_dir)}
+    # relative to the notebook's working folder, so the executed page shows no path of the machine that built it
+    params = {**(parameters or {}), "results_dir": os.path.relpath(Path(results_dir).resolve(), dest_dir.resolve())}
     start = time.perf_counter()
     log(f"[{source.stem}] running with " + (", ".join(f"{k}={v}" for k, v in (parameters or {}).items()) or "the defaults"))
     progress = Progress(source.stem, log)
@@ -118,22 +122,6 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
     failed.unlink(missing_ok=True)
     log(f"[{source.stem}] done in {time.perf_counter() - start:.1f} s")
     return dest
-
-
-def chapter_times(results_dir: Path, stems) -> str:
-    """A MyST table of each chapter's measured wall time and machine, read from its results file."""
-    rows, total = [], 0.0
-    for stem in stems:
-        path = Path(results_dir) / f"{stem}.json"
-        if not path.exists():
-            continue
-        prov = json.loads(path.read_text())["provenance"]
-        total += prov["wall_seconds"]
-        finished = prov["finished_at"][:16].replace("T", " ")
-        rows.append(f"| {{doc}}`{stem} <../notebooks/{stem}>` | {prov['wall_seconds']:.1f} | {prov['device']} | "
-                    f"{prov['keras_backend']} {prov.get('backend_version') or ''} | {finished} |")
-    head = ["| chapter | wall time (s) | device | Keras backend | finished (UTC) |", "|---|--:|---|---|---|"]
-    return "\n".join(head + rows + [f"| **all chapters** | **{total:.1f}** | | | |"]) + "\n"
 
 
 def assemble_site(work: Path, site: Path, root: Path = ROOT) -> Path:
@@ -198,12 +186,13 @@ def audit(results_dir: Path, stems) -> list[str]:
     """Chapters without a results file, and claims a chapter selected but did not measure."""
     problems = []
     for stem in stems:
-        path = Path(results_dir) / f"{stem}.json"
-        if not path.exists():
+        record = chapter_results(results_dir, stem, missing_ok=True)
+        if record is None:
             problems.append(f"{stem}: no results file")
             continue
-        claims = json.loads(path.read_text())["claims"]
-        problems += [f"{stem}: {c['id']}" for c in claims if c["verdict"] == "not measured"]
+        claims = record["claims"]
+        if not claims.empty:
+            problems += [f"{stem}: {claim_id}" for claim_id in claims.id[claims.verdict == "not measured"]]
     return problems
 
 

@@ -1,4 +1,5 @@
 """The batched trainer (ksc.training.train_many) against the reference, one Keras fit per model."""
+
 import numpy as np
 import pytest
 from scipy import stats as st
@@ -53,8 +54,9 @@ def float64():
     keras.config.set_dtype_policy(policy)
 
 
-@pytest.mark.parametrize("name, settings", [("v1", {}), ("v4", {}), ("v4", {"variance_penalty": "code"}),
-                                            ("v4", {"topk_by": "value"})])
+@pytest.mark.parametrize(
+    "name, settings", [("v1", {}), ("v4", {}), ("v4", {"variance_penalty": "code"}), ("v4", {"topk_by": "value"})]
+)
 def test_loss_and_gradients_of_a_padded_batch_match_the_reference(name, settings, data, float64):
     """V1 (L1 penalties) and V4 (variance penalty, chaos activation): one step, exactly what Keras computes.
 
@@ -79,8 +81,9 @@ def test_loss_and_gradients_of_a_padded_batch_match_the_reference(name, settings
     grads = tape.gradient(loss, members.trainable_weights)
     assert float(members.member_loss.result()["member_loss_1"]) == pytest.approx(float(expected), rel=1e-10)
     for mine, theirs in zip(grads, expected_grads):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(mine)[1], keras.ops.convert_to_numpy(theirs),
-                                   rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(mine)[1], keras.ops.convert_to_numpy(theirs), rtol=1e-7, atol=1e-12
+        )
 
 
 def test_same_seeds_give_identical_metrics_and_other_seeds_do_not(data):
@@ -102,16 +105,31 @@ def test_a_member_trains_as_it_would_alone(data):
 
 
 def test_each_member_keeps_its_own_k_and_exports_a_working_model(data):
-    runs = train_many("v4", data, seeds=[0, 0, 1], ks=[2, 4, 8], labels=["K=2", "K=4", "K=8"], epochs=1,
-                      batch_size=32, latent_dim=16, probe=data.test)
+    runs = train_many(
+        "v4",
+        data,
+        seeds=[0, 0, 1],
+        ks=[2, 4, 8],
+        labels=["K=2", "K=4", "K=8"],
+        epochs=1,
+        batch_size=32,
+        latent_dim=16,
+        probe=data.test,
+    )
     assert [r.metrics["active_per_sample"] for r in runs] == [2, 4, 8]
     assert [r.model_name for r in runs] == ["K=2", "K=4", "K=8"]
     for run in runs:
         exported = keras.ops.convert_to_numpy(run.autoencoder.encoder(data.test))
         # float32 rounding of sin(8x) may flip a near-tie of the Top-K selection in a few entries
         assert np.mean(np.isclose(exported, run.z_test, atol=1e-3)) > 0.99
-        assert list(run.history.columns) == ["epoch", "loss", "val_loss", "probe_variance", "probe_dead_units",
-                                             "probe_sparsity"]
+        assert list(run.history.columns) == [
+            "epoch",
+            "loss",
+            "val_loss",
+            "probe_variance",
+            "probe_dead_units",
+            "probe_sparsity",
+        ]
 
 
 # Decided before looking at any result: a metric "differs" if Welch's t-test or the two-sample
@@ -142,8 +160,11 @@ def test_models_trained_together_are_distributed_like_models_trained_one_by_one(
     together = [r.metrics for r in train_many(name, data, seeds=[100 + s for s in seeds], **setting)]  # independent
     assert _differs(one_by_one, together) == []
     # The same test at the same sample size does see a real change: Top-K keeping 2 units instead of 4.
-    other = [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "k": 2})] if name == "v4" else \
-        [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "epochs": 1})]
+    other = (
+        [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "k": 2})]
+        if name == "v4"
+        else [r.metrics for r in train_many(name, data, seeds=seeds, **{**setting, "epochs": 1})]
+    )
     assert _differs(one_by_one, other) != []
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc import book, cli, runs
+from ksc.book import build as book
+from ksc.book import cli, runs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = str(ROOT / "tests" / "smoke.yml")
 NOTEBOOKS = book.chapters(ROOT)
 

@@ -1,4 +1,4 @@
-"""The two cells every chapter shares: a setup cell first and a provenance cell last.
+"""What every chapter shares: a setup cell first, a provenance cell last, and the meanings in its parameters cell.
 
 - The setup cell (the first code cell) installs ``ksc`` when the notebook runs on Google Colab and
   prints the Keras backend and device. The repository URL lives in one place, ``_config.yml``
@@ -7,9 +7,12 @@
 - The provenance cell (the last code cell) shows what ran the chapter and for how long, read back
   from the results file the chapter has just written.
 
-After changing the URL, or when adding a chapter, run::
+- The comment after each name in the ``parameters`` cell is the parameter's meaning from
+  ``ksc.parameters.RULES``, which ``papermill --help-notebook`` shows.
 
-    python -m ksc.chapter_cells        # writes both cells into every notebook in notebooks/
+After changing the URL or a parameter's meaning, or when adding a chapter, run::
+
+    python -m ksc.book.cells        # writes both cells into every notebook in notebooks/
 
 A test fails while any notebook's shared cells differ from what this module writes.
 """
@@ -21,13 +24,15 @@ from pathlib import Path
 import nbformat
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..parameters import RULES
+
+ROOT = Path(__file__).resolve().parents[2]
 SETUP_ID, PROVENANCE_ID = "colab-setup", "run-provenance"
 SETUP_TAGS, PROVENANCE_TAGS = ["hide-input"], ["remove-input"]
 
-PROVENANCE_SOURCE = '''from ksc.results import show_provenance
+PROVENANCE_SOURCE = '''from ksc.book.display import show_provenance
 
-show_provenance(results_dir, CHAPTER)'''
+show_provenance(chapter)'''
 
 
 def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
@@ -40,18 +45,30 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
 
 def setup_source(url: str, branch: str) -> str:
     """The setup cell's code: a pip install that only runs on Colab, then one line about the runtime."""
-    return f'''# Setup: on Google Colab, install the ksc package from the book's repository; elsewhere, only report.
-import sys
+    return f'''# Setup: on Google Colab, install ksc from the book's repository (for JAX, often faster on a GPU, first run
+# import os; os.environ["KERAS_BACKEND"] = "jax"); elsewhere, only say what runs the chapter.
+import subprocess, sys
 
 if "google.colab" in sys.modules:
-    # On a GPU runtime JAX is often faster than TensorFlow; to use it, uncomment the next line.
-    # import os; os.environ["KERAS_BACKEND"] = "jax"
-    import subprocess
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ksc @ git+{url}@{branch}"], check=True)
-
-from ksc.results import describe_runtime
+from ksc.machine import describe_runtime
 
 print(describe_runtime())'''
+
+
+def parameters_source(source: str) -> str:
+    """A parameters cell with each name's comment replaced by its meaning from the parameter table."""
+    lines = []
+    for line in source.splitlines():
+        name, sep, rest = line.partition(" = ")
+        if not sep or line.startswith("#"):
+            lines.append(line)
+            continue
+        if name not in RULES:
+            raise ValueError(f"parameter {name!r} is not in ksc/parameters.py RULES: declare it there first")
+        value = rest.split("  #")[0].split(" #")[0].rstrip()
+        lines.append(f"{name + ' = ' + value:<25} # {RULES[name].meaning}")
+    return "\n".join(lines)
 
 
 def _index(nb, cell_id: str) -> int | None:
@@ -73,6 +90,9 @@ def install(path: Path, config: Path = ROOT / "_config.yml") -> bool:
         nb.cells.insert(first_code, setup)
     else:
         nb.cells[index] = setup
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = parameters_source(cell.source)
     index = _index(nb, PROVENANCE_ID)
     if index is not None:
         del nb.cells[index]
@@ -86,7 +106,7 @@ def install(path: Path, config: Path = ROOT / "_config.yml") -> bool:
 def main(argv=None) -> int:
     paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
-        print(f"{path}: {'shared cells written' if install(path) else 'already up to date'}")
+        print(f"{path}: {'shared cells and parameter meanings written' if install(path) else 'already up to date'}")
     return 0
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import book
-from .params import ParameterError
+from ..parameters import ParameterError
+from ..results import read_results
+from . import build as book
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -143,7 +144,7 @@ def _write_table(tables, path: Path):
 
 def point_table(results: Path, name: str, point: dict) -> pd.DataFrame:
     """The metric rows of one results file, with the run's folder and swept values as the first columns."""
-    metrics = pd.DataFrame(json.loads(Path(results).read_text())["metrics"])
+    metrics = read_results(results)["metrics"]
     columns = {"run": name, **{(n if n not in metrics.columns else f"{n} (parameter)"): v for n, v in point.items()}}
     for position, (column, value) in enumerate(columns.items()):
         metrics.insert(position, column, [value] * len(metrics))

@@ -1,4 +1,5 @@
 """The TopK SAE, the vSAE and the superposition benchmark they are measured on."""
+
 import numpy as np
 import pytest
 
@@ -75,8 +76,9 @@ def test_reconstruction_metrics_on_hand_made_arrays():
 
 def _sae(kind="topk_sae", dim=12, n_latents=40, ks=(5,), seeds=(0,), **kwargs):
     samples = np.random.default_rng(0).standard_normal((64, dim)).astype("float32")
-    model = sae.TopKSAE(samples, n_latents, list(ks), list(seeds), variational=kind != "topk_sae",
-                        sample=kind == "vsae", **kwargs)
+    model = sae.TopKSAE(
+        samples, n_latents, list(ks), list(seeds), variational=kind != "topk_sae", sample=kind == "vsae", **kwargs
+    )
     return model, samples
 
 
@@ -109,7 +111,7 @@ def test_vsae_samples_only_in_training_and_ramps_its_kl_term():
     assert not np.allclose(*sampled)
     vsae(np.arange(32)[:, None], training=True)  # first training step: beta is 1/10 of its final value
     mu = _np(vsae.encode(x_M[:, :32])[2])
-    expected = 2.0 * 0.1 * 0.5 * np.mean(np.sum(mu ** 2, axis=-1))
+    expected = 2.0 * 0.1 * 0.5 * np.mean(np.sum(mu**2, axis=-1))
     assert len(vsae.losses) == 2 and float(_np(vsae.losses[1])) == pytest.approx(expected, rel=1e-5)
     mean_only, _ = _sae("vsae_mean", dim=8, n_latents=24, ks=(4,))
     np.testing.assert_array_equal(*[_np(mean_only.encode(x_M, training=True)[0]) for _ in range(2)])
@@ -122,7 +124,9 @@ def test_trained_sae_finds_features_and_repeats_exactly(small):
     run = runs[0]
     np.testing.assert_allclose(np.linalg.norm(run.decoder, axis=1), 1.0, rtol=1e-4)  # renormalised every step
     assert run.metrics["fve"] > 0.3 and run.metrics["l0"] <= 2
-    untrained = superposition.feature_recovery(small.features, superposition.random_features(32, 16, np.random.default_rng(5)))
+    untrained = superposition.feature_recovery(
+        small.features, superposition.random_features(32, 16, np.random.default_rng(5))
+    )
     trained = superposition.feature_recovery(small.features, run.decoder, run.codes.any(axis=0))
     assert trained["mmcs"] > untrained["mmcs"] + 0.1
 
@@ -131,7 +135,9 @@ def test_members_trained_together_match_members_trained_alone(small):
     """Same seed, k, initialisation and data order: a member's result does not depend on its group."""
     kwargs = dict(n_latents=32, epochs=3, batch_size=64)
     group = sae.train_saes("topk_sae", small.train, small.test, [2, 4, 2], [5, 5, 6], **kwargs)
-    alone = [sae.train_sae("topk_sae", small.train, small.test, k=k, seed=s, **kwargs) for k, s in ((2, 5), (4, 5), (2, 6))]
+    alone = [
+        sae.train_sae("topk_sae", small.train, small.test, k=k, seed=s, **kwargs) for k, s in ((2, 5), (4, 5), (2, 6))
+    ]
     for together, single in zip(group, alone):
         for q in ("fve", "cosine", "l0", "dead_fraction"):
             assert together.metrics[q] == pytest.approx(single.metrics[q], abs=2e-3), q

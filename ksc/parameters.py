@@ -1,0 +1,344 @@
+"""Every notebook parameter, declared once: its type, what it may be, and what it means.
+
+``RULES`` is the one table. Each chapter's first cell after its ``parameters`` cell checks the
+chapter's values against it (``check``, called by ``ksc.book.chapter.start``), so a bad value stops
+the run at once with one line naming the parameter, its value and what is allowed, before any
+training starts and before any results file is touched. ``ksc list`` prints the same meanings and
+bounds, and the comment after each name in a ``parameters`` cell (what ``papermill --help-notebook``
+shows) is written from this table by ``python -m ksc.book.cells``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+
+class ParameterError(ValueError):
+    """A notebook parameter outside what the chapter accepts."""
+
+    def _render_traceback_(self):
+        # IPython (and so Jupyter and papermill) shows exactly this instead of a traceback.
+        return [f"ParameterError: {self}"]
+
+
+def _fail(name, value, allowed):
+    raise ParameterError(f"{name} = {value!r} is not allowed: {allowed}")
+
+
+def integer(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """An int in [low, high] (bools are refused)."""
+    allowed = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        _fail(name, value, allowed)
+    if value < low or (high is not None and value > high):
+        _fail(name, value, allowed)
+    return int(value)
+
+
+def real(name: str, value, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
+    """A number in the interval from low to high (open or closed at each end)."""
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    allowed = f"a number in {interval}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        _fail(name, value, allowed)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if below or above:
+        _fail(name, value, allowed)
+    return float(value)
+
+
+def choice(name: str, value, options) -> str:
+    """One of a fixed set of names."""
+    if value not in options:
+        _fail(name, value, "one of " + ", ".join(repr(o) for o in options))
+    return value
+
+
+def integers(name: str, values, low: int = 0, high: int | None = None, min_len: int = 1) -> list[int]:
+    """A non-empty list of ints, each in [low, high]."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        _fail(name, values, f"a list of at least {min_len} integers")
+    values = list(values)
+    if len(values) < min_len:
+        _fail(name, values, f"a list of at least {min_len} integers")
+    for i, v in enumerate(values):
+        integer(f"{name}[{i}]", v, low, high)
+    return [int(v) for v in values]
+
+
+def text(name: str, value) -> str:
+    """A non-empty string (a path or a label)."""
+    if not isinstance(value, str) or not value.strip():
+        _fail(name, value, "a non-empty string")
+    return value
+
+
+def choices(name: str, values, options) -> list[str]:
+    """A non-empty list of names, each one of a fixed set."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+        _fail(name, values, "a non-empty list drawn from " + ", ".join(repr(o) for o in options))
+    for i, v in enumerate(values):
+        choice(f"{name}[{i}]", v, options)
+    return list(values)
+
+
+def reals(name: str, values, low: float, high: float, low_open: bool = False) -> list[float]:
+    """A non-empty list of numbers, each in the interval from low to high."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+        _fail(name, values, "a non-empty list of numbers")
+    return [real(f"{name}[{i}]", v, low, high, low_open=low_open) for i, v in enumerate(values)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The table
+
+Bound = Any  # a number, or a function of the parameters checked so far (declared earlier in RULES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What one parameter may be. ``low``/``high``/``options`` may depend on parameters declared before it."""
+
+    kind: str  # int, real, flag, choice, text, ints, reals, choices
+    meaning: str
+    low: Bound = None
+    high: Bound = None
+    low_open: bool = False
+    high_open: bool = False
+    options: Bound = ()
+    min_len: int = 1
+    must_include: tuple = ()
+
+    def allowed(self, checked: dict | None = None) -> str:
+        """What the rule allows, in words (bounds that depend on other parameters are named)."""
+        low, high, options = (_resolve(b, checked) for b in (self.low, self.high, self.options))
+        if self.kind in ("int", "ints"):
+            text = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+        elif self.kind in ("real", "reals"):
+            text = f"a number in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+        elif self.kind == "flag":
+            text = "true or false"
+        elif self.kind in ("choice", "choices"):
+            text = "one of " + ", ".join(repr(o) for o in options)
+        else:
+            text = "a non-empty string"
+        if self.kind in ("ints", "reals", "choices"):
+            text = f"a list of at least {self.min_len}, each {text}"
+        if self.must_include:
+            text += f", including {', '.join(map(repr, self.must_include))}"
+        return text
+
+    def check(self, name: str, value, checked: dict):
+        low, high, options = (_resolve(b, checked) for b in (self.low, self.high, self.options))
+        if self.kind == "int":
+            return integer(name, value, low if low is not None else 0, high)
+        if self.kind == "real":
+            return real(name, value, low, high, self.low_open, self.high_open)
+        if self.kind == "flag":
+            return choice(name, value, (True, False))
+        if self.kind == "choice":
+            return choice(name, value, options)
+        if self.kind == "text":
+            return text(name, value)
+        if self.kind == "ints":
+            values = integers(name, value, low if low is not None else 0, high, self.min_len)
+        elif self.kind == "reals":
+            values = reals(name, value, low, high, low_open=self.low_open)
+            if len(values) < self.min_len:
+                _fail(name, value, self.allowed(checked))
+        else:
+            values = choices(name, value, options)
+            if len(values) < self.min_len:
+                _fail(name, value, self.allowed(checked))
+        missing = [m for m in self.must_include if m not in values]
+        if missing:
+            _fail(name, value, self.allowed(checked))
+        return values
+
+
+def _resolve(bound, checked):
+    if callable(bound):
+        return bound(checked) if checked is not None else getattr(bound, "label", "(set by other parameters)")
+    return bound
+
+
+def _labelled(label: str, bound: Callable) -> Callable:
+    """A bound computed from other parameters, named for listings (``ksc list``)."""
+    bound.label = label
+    return bound
+
+
+def _constant(module: str, name: str) -> Callable:
+    """A constant of a science module, imported only when a rule needs it (keeps `ksc list` fast)."""
+    return _labelled(f"{module}.{name}", lambda checked: getattr(importlib.import_module(module), name))
+
+
+@lambda f: _labelled("the narrowest latent width", f)
+def _latents(checked: dict) -> int:
+    """The narrowest latent width among the chapter's widths."""
+    return min(checked[n] for n in ("latent_dim", "image_latents", "synthetic_latents") if n in checked)
+
+
+@lambda f: _labelled("what n_features and decay allow", f)
+def _max_active(checked: dict) -> float:
+    from .superposition import max_active
+
+    return round(max_active(checked["n_features"], checked["decay"]), 3)
+
+
+def _n(meaning: str, low: int = 1, high=None) -> Rule:
+    return Rule("int", meaning, low=low, high=high)
+
+
+POSITIVE = dict(low=0.0, high=1e6, low_open=True)
+NON_NEGATIVE = dict(low=0.0, high=1e6)
+MODELS = _constant("ksc.models", "MODELS")
+
+# In checking order: a bound may name a parameter declared above it.
+RULES: dict[str, Rule] = {
+    # data
+    "n_train": _n("training images per data set (paper: 2000)", 2),
+    "n_val": _n("validation images (paper: 200)"),
+    "n_test": _n("test images; every image metric is measured on these (paper: 500)", 2),
+    "r": Rule(
+        "real", "logistic-map parameter (authors' code: 3.99; draft text: 3.9)", low=0.0, high=4.0, low_open=True
+    ),
+    "r_text": Rule(
+        "real", "the logistic-map parameter the draft's Section 4.1 states", low=0.0, high=4.0, low_open=True
+    ),
+    "data_seed": _n("seed of the image generators (with vary_data: of the first seed's images)", 0),
+    "vary_data": Rule("flag", "each training seed draws its own images (data_seed + i), so the spread covers both"),
+    "datasets": Rule(
+        "choices",
+        "training data sets: chaotic images and the null controls",
+        options=_constant("ksc.chaos", "DATASETS"),
+        must_include=("logistic",),
+    ),
+    "systems": Rule(
+        "choices", "image data sets; logistic is the draft's reference", options=_constant("ksc.chaos", "DATASETS")
+    ),
+    "n_show": _n("sample images shown per data set", 1, _labelled("min(n_test, 20)", lambda c: min(c["n_test"], 20))),
+    "lyapunov_steps": _n("iterates averaged for each Lyapunov estimate", 100),
+    "n_identical": _n("copies of one image in the draft's motivating test (draft: 200)", 2),
+    # training
+    "seed": _n("first training seed; models train with seed, seed+1, ..., seed+n_seeds-1", 0),
+    "n_seeds": _n("training seeds per configuration"),
+    "epochs": _n("training epochs (paper: 10)"),
+    "stability_epochs": _n("epochs of the training-stability run (paper: 30)", 2),
+    "batch_size": _n("minibatch size (authors' code: 64)"),
+    "learning_rate": Rule("real", "Adam learning rate (paper: 1e-3)", low=0.0, high=1.0, low_open=True),
+    # architecture
+    "latent_dim": _n("latent units of V1-V4 and of the same-size dense baseline (paper: 128)"),
+    "small_latent": _n("latent units of the small dense ReLU baseline (paper: 64)"),
+    "k": _n("units kept by Top-K in V3 and V4 (paper: 32)", 1, _labelled("latent_dim", lambda c: c["latent_dim"])),
+    "topk_by": Rule(
+        "choice", "Top-K selection: abs (authors' code) or value (draft listing)", options=("abs", "value")
+    ),
+    "variance_penalty": Rule(
+        "choice",
+        "V4's target-variance penalty: draft (|.| on the pre-activation), code ((.)^2 on the Top-K output) or none",
+        options=_constant("ksc.models", "VARIANCE_PENALTIES"),
+    ),
+    "models": Rule(
+        "choices", "architectures trained (the draft's Section 5 and a dense ReLU baseline)", options=MODELS
+    ),
+    "model": Rule("choice", "the model timed (the paper's V4)", options=MODELS),
+    "run_variants": Rule("flag", "also train V4 with the other Top-K selection and with the code's penalty"),
+    "null_data": Rule("flag", "train the same grid on uniform-noise images too (the null reference for every K)"),
+    "pca_components": Rule("ints", "PCA baselines (32 is V4's number of kept units)", low=1, high=784),
+    # the divergence test
+    "delta": Rule(
+        "real", "initial separation of the draft's divergence test (Section 6.3)", low=0.0, high=0.1, low_open=True
+    ),
+    "n_frames": _n("frames per start point in the draft's divergence protocol", 2),
+    "n_runs": _n("start points per divergence protocol", 2),
+    "window_deltas": Rule("reals", "nudges of the window protocol", low=0.0, high=0.1, low_open=True),
+    "window_steps": _n("iterates the window slides after the nudge", 5),
+    # sparse autoencoders (chapter 06)
+    "image_latents": _n("latents of every model on the images (V4's latent width in the KSC paper)"),
+    "synthetic_latents": _n("SAE latents on the superposition benchmark"),
+    "ks": Rule("ints", "Top-K sizes swept (every model keeps k latents per sample)", low=1, high=_latents),
+    "autoencoders": Rule(
+        "choices",
+        "autoencoders compared; v4 runs on the images only",
+        options=_labelled("ksc.sae.SAE_KINDS and 'v4'", lambda c: _constant("ksc.sae", "SAE_KINDS")(c) + ("v4",)),
+    ),
+    "beta": Rule("real", "vSAE weight of the KL term beta * 1/2 ||mu||^2 (the paper gives no value)", **NON_NEGATIVE),
+    "warmup_fraction": Rule(
+        "real", "fraction of training over which beta rises linearly from 0 (KL annealing)", low=0.0, high=1.0
+    ),
+    "auxk_alpha": Rule(
+        "real", "weight of the AuxK loss for dead latents (0: off, as in the vSAE paper)", low=0.0, high=1e3
+    ),
+    "input_rms": Rule(
+        "real", "SAE inputs scaled to this RMS per dimension (1: mean squared norm equals the dimension)", **POSITIVE
+    ),
+    "dim": _n("superposition benchmark: dimension d of the samples", 2),
+    "n_features": _n("superposition benchmark: number G of true feature directions"),
+    "decay": Rule(
+        "real",
+        "superposition benchmark: feature i fires with probability proportional to (i+1)^-decay",
+        low=0.0,
+        high=10.0,
+    ),
+    "n_active": Rule(
+        "real",
+        "superposition benchmark: mean number of features firing per sample (at most what n_features and decay allow)",
+        low=0.0,
+        high=_max_active,
+        low_open=True,
+    ),
+    "synthetic_train": _n("superposition benchmark: training samples", 2),
+    "synthetic_test": _n("superposition benchmark: evaluation samples", 2),
+    "synthetic_epochs": _n("epochs on the superposition benchmark"),
+    "synthetic_batch_size": _n("minibatch size on the superposition benchmark"),
+    "k_map": Rule(
+        "choice",
+        "k of the firing-density histograms and decoder maps (one of ks)",
+        options=_labelled("ks", lambda c: tuple(c["ks"])),
+    ),
+    "sensitivity_k": _n(
+        "k of the vSAE sensitivity grid on the superposition benchmark",
+        1,
+        _labelled("synthetic_latents", lambda c: c["synthetic_latents"]),
+    ),
+    "sensitivity_rms": Rule("reals", "input RMS values of the sensitivity grid", **POSITIVE),
+    "sensitivity_betas": Rule("reals", "beta values of the sensitivity grid", **NON_NEGATIVE),
+    # timing (the Performance page)
+    "members": Rule("ints", "numbers of models trained together (M) by ksc's trainer", low=1),
+    "repeats": _n("alternating repeats of both ways of training"),
+    "fit_runs": _n("models trained the Keras-fit way in each repeat"),
+    # where results go
+    "results_dir": Rule("text", "folder of the results files: <results_dir>/<chapter>.json is written there"),
+}
+
+# Where a chapter needs more than the table allows everywhere, and why.
+CHAPTER_RULES: dict[str, dict[str, dict]] = {
+    "02_k_ablation": {"ks": dict(min_len=2)},  # a sweep needs two K
+    "03_fair_baselines": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per model
+    "04_henon": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per system
+}
+
+
+def rule(name: str, chapter: str | None = None) -> Rule:
+    """The rule of one parameter, with the chapter's stricter bounds where it has some."""
+    if name not in RULES:
+        raise ParameterError(f"{name} is not a parameter of the book: the parameters are {', '.join(RULES)}")
+    return dataclasses.replace(RULES[name], **CHAPTER_RULES.get(chapter or "", {}).get(name, {}))
+
+
+def check(values: dict, chapter: str | None = None) -> dict:
+    """Checks every value against its rule, in the table's order; returns the checked (normalised) values."""
+    unknown = [name for name in values if name not in RULES]
+    if unknown:
+        rule(unknown[0])
+    checked: dict = {}
+    for name in RULES:
+        if name in values:
+            checked[name] = rule(name, chapter).check(name, values[name], checked)
+    return {name: checked[name] for name in values}
