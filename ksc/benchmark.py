@@ -167,3 +167,23 @@ def chapter_times(results_dir, stems) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend"]
     )
+
+
+def recorded_speedups(folder) -> pd.DataFrame:
+    """The speed-ups of every benchmark file recorded in ``folder`` (by ``benchmarks/train_speed.py``), with the
+    machine, backend and time of each."""
+    rows = []
+    for path in sorted(Path(folder).glob("*.json")):
+        record = read_benchmark(path)
+        prov = record["provenance"]
+        for row in record["speedups"].to_dict(orient="records"):
+            rows.append(
+                {
+                    "file": path.name,
+                    "device": prov["device"],
+                    "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}",
+                    "recorded (UTC)": prov["finished_at"][:16],
+                    **row,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -110,6 +110,16 @@ def load() -> pd.DataFrame:
         return pd.read_csv(handle)
 
 
+def references_cited() -> pd.DataFrame:
+    """The draft's references as cited and as published (``references_cited.csv``)."""
+    return pd.read_csv(resources.files("ksc").joinpath("references_cited.csv"))
+
+
+def rule_history() -> pd.DataFrame:
+    """Every change to a rule made after results existed, with its date and reason (``rule_history.csv``)."""
+    return pd.read_csv(resources.files("ksc").joinpath("rule_history.csv"))
+
+
 def _ci(values) -> tuple[float, float, float]:
     values = np.asarray(values, dtype=float)
     sd = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")

@@ -1,4 +1,8 @@
-"""Figures shared by the chapters. Each function takes plain arrays or DataFrames and returns the Figure."""
+"""The book's figures. Each function takes plain arrays or DataFrames and returns the Figure.
+
+General figures come first, then one section per chapter in book order. Every mean ± sd drawn here is
+computed by :func:`mean_sd`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,16 @@ import numpy as np
 import pandas as pd
 
 LOG_FLOOR = 1e-12  # where a variance of exactly zero is drawn on a log axis
+
+
+def mean_sd(frame: pd.DataFrame, by, quantity: str) -> tuple[pd.Series, pd.Series]:
+    """Mean and sample sd (0 for a single value) of ``quantity`` per group of ``by``, groups in order of appearance."""
+    grouped = frame.groupby(by, sort=False)[quantity]
+    return grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# General figures
 
 
 def image_rows(rows: dict, n: int = 5, cmap: str = "viridis"):
@@ -43,6 +57,41 @@ def _bars(ax, summary: pd.DataFrame, quantity: str, scale: float = 1.0, log: boo
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
 
 
+def metric_bars(
+    summary: pd.DataFrame,
+    quantity: str,
+    reference: float | None = None,
+    reference_label: str = "",
+    title: str | None = None,
+):
+    """One quantity per model with ±sd error bars, optionally a horizontal reference line."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    _bars(ax, summary, quantity)
+    if reference is not None:
+        ax.axhline(reference, color="crimson", linestyle="--", label=reference_label)
+        ax.legend(fontsize=8)
+    ax.set_title(title or quantity)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: dict):
+    """Training and validation loss per epoch (label -> history DataFrame with loss, val_loss)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for label, h in histories.items():
+        axes[0].plot(h["epoch"], h["loss"], marker=".", label=label)
+        axes[1].plot(h["epoch"], h["val_loss"], marker=".", label=label)
+    axes[0].set_title("training loss"), axes[1].set_title("validation loss")
+    for ax in axes:
+        ax.set_xlabel("epoch"), ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 01: the architecture evolution
+
+
 def evolution_figure(summary: pd.DataFrame, latents: dict):
     """Variance (log), dead %, sparsity, active units per model, and the distribution of latent values.
 
@@ -75,40 +124,8 @@ def evolution_figure(summary: pd.DataFrame, latents: dict):
     return fig
 
 
-def training_curves(histories: dict):
-    """Training and validation loss per epoch (label -> history DataFrame with loss, val_loss)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for label, h in histories.items():
-        axes[0].plot(h["epoch"], h["loss"], marker=".", label=label)
-        axes[1].plot(h["epoch"], h["val_loss"], marker=".", label=label)
-    axes[0].set_title("training loss"), axes[1].set_title("validation loss")
-    for ax in axes:
-        ax.set_xlabel("epoch"), ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def metric_bars(
-    summary: pd.DataFrame,
-    quantity: str,
-    reference: float | None = None,
-    reference_label: str = "",
-    title: str | None = None,
-):
-    """One quantity per model with ±sd error bars, optionally a horizontal reference line."""
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    _bars(ax, summary, quantity)
-    if reference is not None:
-        ax.axhline(reference, color="crimson", linestyle="--", label=reference_label)
-        ax.legend(fontsize=8)
-    ax.set_title(title or quantity)
-    fig.tight_layout()
-    return fig
-
-
-def _mean_sd(per_run: pd.DataFrame, by: str, quantity: str):
-    grouped = per_run.groupby(by, sort=False)[quantity]
-    return grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 02: the K sweep
 
 
 def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = None, highlight=None):
@@ -119,7 +136,7 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
     claimed = claimed or {}
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     x = sorted(per_run[by].unique())
-    m, s = _mean_sd(per_run, by, "variance")
+    m, s = mean_sd(per_run, by, "variance")
     ax = axes[0, 0]
     ax.errorbar(x, m[x], yerr=s[x], marker="o", capsize=3, label="measured (mean ± sd)")
     if "variance" in claimed:
@@ -128,7 +145,7 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
         )
     ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(a) mean latent variance"), ax.legend(fontsize=8)
     ax = axes[0, 1]
-    ms, _ = _mean_sd(per_run, by, "sparsity")
+    ms, _ = mean_sd(per_run, by, "sparsity")
     ax.plot(ms[x] * 100, m[x], marker="o")
     for xi in x:
         ax.annotate(
@@ -141,12 +158,12 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
         )
     ax.set_xlabel("sparsity (%)"), ax.set_ylabel("variance"), ax.set_title("(b) sparsity-variance trade-off")
     ax = axes[1, 0]
-    md, sd = _mean_sd(per_run, by, "dead_units")
+    md, sd = mean_sd(per_run, by, "dead_units")
     ax.errorbar(x, md[x], yerr=sd[x], marker="o", capsize=3)
     ax.set_xscale("log", base=2), ax.set_xlabel(by), ax.set_title("(c) dead units"), ax.set_ylim(bottom=-0.5)
     ax = axes[1, 1]
     for q, style in (("val_loss", "o-"), ("test_mse", "s--")):
-        mq, sq = _mean_sd(per_run, by, q)
+        mq, sq = mean_sd(per_run, by, q)
         ax.errorbar(x, mq[x], yerr=sq[x], fmt=style, capsize=3, label=q)
     if "val_loss" in claimed:
         ax.plot(
@@ -163,6 +180,10 @@ def sweep_figure(per_run: pd.DataFrame, by: str = "K", claimed: dict | None = No
     return fig
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 03: fair baselines and stability
+
+
 def fits_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
     """Every seed as a dot, with the mean ± sd as an error bar, one panel per quantity."""
     fig, axes = plt.subplots(1, len(quantities), figsize=(4 * len(quantities), 3.4), squeeze=False)
@@ -171,14 +192,8 @@ def fits_figure(per_run: pd.DataFrame, models, quantities, by: str = "model"):
         for i, model in enumerate(models):
             values = per_run.loc[per_run[by] == model, q].to_numpy(float)
             ax.plot(i + rng.uniform(-0.12, 0.12, len(values)), values, ".", alpha=0.6)
-            ax.errorbar(
-                i + 0.3,
-                values.mean(),
-                yerr=values.std(ddof=1) if len(values) > 1 else 0,
-                fmt="o",
-                color="black",
-                capsize=4,
-            )
+            m, sd = mean_sd(per_run[per_run[by] == model], by, q)
+            ax.errorbar(i + 0.3, m.iloc[0], yerr=sd.iloc[0], fmt="o", color="black", capsize=4)
         ax.set_xticks(range(len(models)), models, rotation=20, fontsize=8)
         ax.set_title(q)
     fig.tight_layout()
@@ -194,9 +209,8 @@ def fair_comparison_figure(per_run: pd.DataFrame, models, ratios: pd.DataFrame, 
         (axes[0, 1], "dead_fraction", "dead units (fraction)"),
         (axes[1, 0], "test_mse", "test MSE"),
     ):
-        means = [per_run.loc[per_run.model == m, q].mean() for m in models]
-        sds = [per_run.loc[per_run.model == m, q].std(ddof=1) for m in models]
-        ax.bar(models, means, yerr=np.nan_to_num(sds), capsize=4, color=colors)
+        means, sds = mean_sd(per_run[per_run.model.isin(models)], "model", q)
+        ax.bar(models, means[models], yerr=sds[models], capsize=4, color=colors)
         ax.set_title(title), ax.tick_params(axis="x", labelsize=8)
     axes[1, 0].axhline(
         per_run["mean_predictor_mse"].mean(), color="crimson", linestyle="--", label="per-pixel-mean predictor"
@@ -233,6 +247,10 @@ def stability_figure(history: pd.DataFrame):
     return fig
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 04: the Henon map
+
+
 def two_systems_figure(latents: dict):
     """Top: the latents of each system on the first two principal axes of all of them, and on the first two
     units. Bottom: the distribution of per-unit variances per system."""
@@ -254,6 +272,10 @@ def two_systems_figure(latents: dict):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 05: divergence
 
 
 def separation_figure(separations: np.ndarray, frame_length: int, row_length: int, attractor_size: float):
@@ -295,6 +317,10 @@ def window_figure(table: pd.DataFrame):
     return fig
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Chapter 06: sparse autoencoders
+
+
 def sae_panels(per_run: pd.DataFrame, panels, hue: str = "model", by: str = "dataset"):
     """One row per value of ``by`` (a data set), one panel per (x, y) pair: mean ± sd over seeds per ``hue``.
 
@@ -306,8 +332,10 @@ def sae_panels(per_run: pd.DataFrame, panels, hue: str = "model", by: str = "dat
         data = per_run[per_run[by] == group]
         for ax, (x, y) in zip(row, panels):
             for model, runs in data.groupby(hue, sort=False):
-                stats = runs.groupby("k").agg(xm=(x, "mean"), ym=(y, "mean"), ys=(y, "std")).fillna(0.0)
-                ax.errorbar(stats.xm, stats.ym, yerr=stats.ys, marker="o", capsize=3, label=model)
+                runs = runs.sort_values("k")
+                xm, _ = mean_sd(runs, "k", x)
+                ym, ys = mean_sd(runs, "k", y)
+                ax.errorbar(xm, ym, yerr=ys, marker="o", capsize=3, label=model)
             if x == "k":
                 ax.set_xscale("log", base=2)
             ax.set_xlabel(x), ax.set_ylabel(y), ax.set_title(f"{y} vs {x} ({group})", fontsize=10)
@@ -350,6 +378,43 @@ def decoder_maps(maps: dict):
         ax.set_xticks([]), ax.set_yticks([]), ax.set_title(title, fontsize=9), ax.legend(fontsize=7, loc="lower right")
     fig.colorbar(points, ax=list(axes[0]), label="log10 firing frequency", shrink=0.8)
     return fig
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The ledger
+
+
+FINDING_COLOURS = {
+    "reproduced, informative": "#2a9d8f",
+    "reproduced, uninformative": "#a8dadc",
+    "fixed by construction": "#cdd5db",
+    "partly": "#e9c46a",
+    "not reproduced": "#e76f51",
+    "cannot tell": "#f4a261",
+    "the paper contradicts itself": "#9d4edd",
+    "prediction met": "#457b9d",
+    "prediction not met": "#1d3557",
+    "prediction: cannot tell": "#6c8ebf",
+    "protocol cannot decide": "#8d99ae",
+    "arithmetic checked": "#b5838d",
+    "not testable here": "#adb5bd",
+    "not measured": "#6c757d",
+    "not judged: a test statistic": "#dee2e6",
+}
+
+
+def findings_figure(tally: pd.DataFrame):
+    """The distinct measurements of each paper stacked by finding (rows of :func:`ksc.ledger.tallies`)."""
+    shown = tally.drop(index="all distinct measurements").T
+    ax = shown.plot.barh(stacked=True, figsize=(8, 3), color=[FINDING_COLOURS[c] for c in shown.columns])
+    ax.set_xlabel("distinct measurements"), ax.set_ylabel("")
+    ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Performance page
 
 
 def speed_figure(speedups: pd.DataFrame):
