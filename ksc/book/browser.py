@@ -5,6 +5,7 @@ A local HTTP server on 127.0.0.1 serves ``_build/html``; Chromium (Debian's ``ch
 broken: a papermill error cell, an image that did not load, a link to a page or anchor of the site
 that does not exist, and JavaScript console errors. A full-page screenshot of every page is saved.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,9 +20,17 @@ from urllib.parse import unquote, urlsplit
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # Without the background-networking flags Chromium calls home at start-up, which a closed network refuses.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 WIDTH, HEIGHT, MAX_SCREENSHOT_HEIGHT = 1280, 900, 12000
 
 _PAGE_STATE = """
@@ -75,11 +84,12 @@ def chromium():
 
 def pages(html: Path) -> list[str]:
     """Every HTML page of the site, relative to its root (the theme's own files excluded)."""
-    return sorted(p.relative_to(html).as_posix() for p in html.rglob("*.html")
-                  if not p.relative_to(html).parts[0].startswith("_"))
+    return sorted(
+        p.relative_to(html).as_posix() for p in html.rglob("*.html") if not p.relative_to(html).parts[0].startswith("_")
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _anchors(path: Path) -> frozenset:
     return frozenset(re.findall(r'\sid="([^"]+)"', path.read_text(errors="replace")))
 
@@ -93,9 +103,9 @@ def broken_link(href: str, base: str, html: Path) -> str | None:
     if parts.path.endswith("/"):
         target = target / "index.html"
     if not target.is_file():
-        return f"broken link {href[len(base):]}: no such file"
+        return f"broken link {href[len(base) :]}: no such file"
     if parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _anchors(target):
-        return f"broken link {href[len(base):]}: no such anchor"
+        return f"broken link {href[len(base) :]}: no such anchor"
     return None
 
 
@@ -116,8 +126,9 @@ def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None
     problems += sorted({why for why in (broken_link(h, base, html) for h in state["links"]) if why})
     if state["errorOutputs"] or state["papermillError"]:
         problems.append(f"error cell ({state['errorOutputs']} error outputs)")
-    problems += [f"console error: {entry['message']}" for entry in driver.get_log("browser")
-                 if entry["level"] == "SEVERE"]
+    problems += [
+        f"console error: {entry['message']}" for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+    ]
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         _screenshot(driver, screenshot)

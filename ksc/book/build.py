@@ -9,6 +9,7 @@ Jupyter Book renders from a folder laid out like the repository, ``<output>/_bui
 configuration, ``book/`` and the executed chapters at ``notebooks/<chapter>.ipynb``. A page's
 launch button therefore opens the committed source notebook of the same path.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,7 @@ def _short(text, width: int = 200) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters: dict | None = None,
-                    log=print) -> Path:
+def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters: dict | None = None, log=print) -> Path:
     """Runs one notebook with papermill into ``dest_dir``; the earlier output stays until this one succeeds.
 
     A failed run leaves its partly executed notebook at ``dest_dir/<chapter>.failed.ipynb``.
@@ -99,18 +99,29 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
     # relative to the notebook's working folder, so the executed page shows no path of the machine that built it
     params = {**(parameters or {}), "results_dir": os.path.relpath(Path(results_dir).resolve(), dest_dir.resolve())}
     start = time.perf_counter()
-    log(f"[{source.stem}] running with " + (", ".join(f"{k}={v}" for k, v in (parameters or {}).items()) or "the defaults"))
+    log(
+        f"[{source.stem}] running with "
+        + (", ".join(f"{k}={v}" for k, v in (parameters or {}).items()) or "the defaults")
+    )
     progress = Progress(source.stem, log)
     try:
-        papermill.execute_notebook(str(source), str(partial), parameters=params, cwd=str(dest_dir),
-                                   progress_bar=False, kernel_name="python3", engine_name=ENGINE,
-                                   on_cell=progress.cell_started)
+        papermill.execute_notebook(
+            str(source),
+            str(partial),
+            parameters=params,
+            cwd=str(dest_dir),
+            progress_bar=False,
+            kernel_name="python3",
+            engine_name=ENGINE,
+            on_cell=progress.cell_started,
+        )
     except papermill.PapermillExecutionError as error:
         where = f"cell {error.cell_index + 1}" if error.cell_index is not None else "a cell"
         if partial.exists():
             partial.replace(failed)
-        raise ChapterFailed(f"{source.stem} failed in {where}: {error.ename}: {_short(error.evalue)} "
-                            f"(notebook: {failed})") from None
+        raise ChapterFailed(
+            f"{source.stem} failed in {where}: {error.ename}: {_short(error.evalue)} (notebook: {failed})"
+        ) from None
     finally:
         progress.stop()
     nb = nbformat.read(partial, as_version=4)
@@ -150,8 +161,16 @@ def assemble_site(work: Path, site: Path, root: Path = ROOT) -> Path:
 def render(site_root: Path, output: Path) -> Path:
     """Jupyter Book 1 HTML build; any Sphinx warning fails it."""
     jb = Path(sys.executable).with_name("jupyter-book")
-    command = [str(jb) if jb.exists() else "jupyter-book", "build", str(site_root),
-               "--path-output", str(output), "--warningiserror", "--keep-going", "--all"]
+    command = [
+        str(jb) if jb.exists() else "jupyter-book",
+        "build",
+        str(site_root),
+        "--path-output",
+        str(output),
+        "--warningiserror",
+        "--keep-going",
+        "--all",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-40:])
@@ -199,5 +218,8 @@ def audit(results_dir: Path, stems) -> list[str]:
 def committed_outputs(path: Path) -> list[int]:
     """Indices of code cells that carry outputs or execution counts (the repository keeps none)."""
     nb = json.loads(Path(path).read_text())
-    return [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
-            and (c.get("outputs") or c.get("execution_count"))]
+    return [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]

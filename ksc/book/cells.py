@@ -16,6 +16,7 @@ After changing the URL or a parameter's meaning, or when adding a chapter, run::
 
 A test fails while any notebook's shared cells differ from what this module writes.
 """
+
 from __future__ import annotations
 
 import sys
@@ -30,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SETUP_ID, PROVENANCE_ID = "colab-setup", "run-provenance"
 SETUP_TAGS, PROVENANCE_TAGS = ["hide-input"], ["remove-input"]
 
-PROVENANCE_SOURCE = '''from ksc.book.display import show_provenance
+PROVENANCE_SOURCE = """from ksc.book.display import show_provenance
 
-show_provenance(chapter)'''
+show_provenance(chapter)"""
 
 
 def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
@@ -45,15 +46,15 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
 
 def setup_source(url: str, branch: str) -> str:
     """The setup cell's code: a pip install that only runs on Colab, then one line about the runtime."""
-    return f'''# Setup: on Google Colab, install ksc from the book's repository (for JAX, often faster on a GPU, first run
-# import os; os.environ["KERAS_BACKEND"] = "jax"); elsewhere, only say what runs the chapter.
+    return f"""# Setup: on Google Colab, install ksc from the book's repository (for JAX, often faster on a GPU,
+# first run: import os; os.environ["KERAS_BACKEND"] = "jax"); elsewhere, only say what runs the chapter.
 import subprocess, sys
 
 if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ksc @ git+{url}@{branch}"], check=True)
 from ksc.machine import describe_runtime
 
-print(describe_runtime())'''
+print(describe_runtime())"""
 
 
 def parameters_source(source: str) -> str:
@@ -104,7 +105,9 @@ def install(path: Path, config: Path = ROOT / "_config.yml") -> bool:
 
 
 def main(argv=None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or sorted(
+        (ROOT / "notebooks").glob("*.ipynb")
+    )
     for path in paths:
         print(f"{path}: {'shared cells and parameter meanings written' if install(path) else 'already up to date'}")
     return 0

@@ -9,6 +9,7 @@ into the notebook's namespace, starts the chapter's clock and sets how tables pr
 call ``chapter.write(...)`` (the results file, with the parameters and the wall time filled in) and
 ``show_provenance(chapter)``.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,14 +42,25 @@ class Chapter:
     def write(self, metrics, claims=None, tables=None, seeds=()) -> Path:
         """Writes ``<results_dir>/<chapter>.json`` (atomically) with the parameters and the wall time so far."""
         recorded = {name: value for name, value in self.parameters.items() if name != "results_dir"}
-        return write_results(self.results_dir, self.name, parameters=recorded, metrics=metrics,
-                             claims=claims, tables=tables, seeds=seeds, wall_seconds=self.seconds())
+        return write_results(
+            self.results_dir,
+            self.name,
+            parameters=recorded,
+            metrics=metrics,
+            claims=claims,
+            tables=tables,
+            seeds=seeds,
+            wall_seconds=self.seconds(),
+        )
 
 
 def notebook_parameters(namespace: dict) -> dict:
     """The book's parameters among a notebook's names (what its ``parameters`` cell and papermill set)."""
-    return {name: value for name, value in namespace.items()
-            if name in parameters.RULES and not name.startswith("_") and name not in _IPYTHON_NAMES}
+    return {
+        name: value
+        for name, value in namespace.items()
+        if name in parameters.RULES and not name.startswith("_") and name not in _IPYTHON_NAMES
+    }
 
 
 def start(name: str, namespace: dict) -> Chapter:

@@ -1,4 +1,5 @@
-"""The ``ksc`` command: build the book, check it in a browser, list the chapters' parameters, re-run or sweep a chapter."""
+"""The ``ksc`` command: build the book, check it in a browser, list the chapters' parameters, re-run or sweep one."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,9 @@ from . import runs
 
 def _parameter_options(parser, values_help: str):
     parser.add_argument("chapter", help="chapter stem, number or name: 01_evolution, 01 or evolution")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help=values_help)
+    parser.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help=values_help
+    )
     parser.add_argument("-f", "--parameters", help="YAML file: {name: value}, or the book's {chapter: {name: value}}")
     parser.add_argument("--runs", default="runs", help="folder that receives the run folders (default: runs)")
 
@@ -32,7 +34,9 @@ def _parser():
     _parameter_options(run, "set a parameter; VALUE is read as YAML: 16, 0.5, true, [2, 4], abs")
     sweep = sub.add_parser("sweep", help="run a chapter for every combination of values, plus one metrics table")
     _parameter_options(sweep, "comma-separated values to sweep, e.g. -p k 4,8,16 (a single value is fixed)")
-    check = sub.add_parser("check", help="open every page of the built website in headless Chromium and report breakage")
+    check = sub.add_parser(
+        "check", help="open every page of the built website in headless Chromium and report breakage"
+    )
     check.add_argument("html", nargs="?", default="_build/html", help="the website's folder (default: _build/html)")
     check.add_argument("--screenshots", help="where the page screenshots go (default: screenshots/ beside the website)")
     return parser
@@ -87,7 +91,9 @@ def main(argv=None) -> int:
         elif args.command == "sweep":
             notebook = runs.find_chapter(args.chapter)
             grid = {name: [runs.parse_value(v) for v in runs.split_values(values)] for name, values in args.parameter}
-            fixed = runs.chapter_parameters(notebook, _file_parameters(args.parameters), {n: v[0] for n, v in grid.items()})
+            fixed = runs.chapter_parameters(
+                notebook, _file_parameters(args.parameters), {n: v[0] for n, v in grid.items()}
+            )
             fixed = {name: value for name, value in fixed.items() if name not in grid}
             table = runs.sweep(notebook, grid, fixed, Path(args.runs))
             print(f"sweep finished: {table}")

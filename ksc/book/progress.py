@@ -3,6 +3,7 @@
 papermill's nbclient engine calls ``cell_start`` on its execution manager before every cell; the
 engine registered here as ``ksc`` wraps that hook and hands the cell to :class:`Progress`.
 """
+
 from __future__ import annotations
 
 import threading

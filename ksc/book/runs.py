@@ -4,6 +4,7 @@
 results file); ``ksc sweep`` runs a grid of parameter values into ``runs/<chapter>-sweep-<time>-<hash>/``,
 one sub-folder per point, and writes one table of every point's metric rows, ``metrics.csv``.
 """
+
 from __future__ import annotations
 
 import datetime as _dt

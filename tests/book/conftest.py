@@ -1,4 +1,5 @@
 """Shared fixtures: the whole book built once per test session, at the tiny scale of tests/smoke.yml."""
+
 from pathlib import Path
 
 import pytest

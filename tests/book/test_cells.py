@@ -1,4 +1,5 @@
 """Every chapter opens with the Colab setup cell and ends with the provenance of its run."""
+
 import re
 import shutil
 import subprocess
@@ -43,14 +44,22 @@ def test_installing_the_cells_is_idempotent(tmp_path):
 
 def test_the_repository_url_is_written_in_one_place():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    holders = [f for f in tracked if not f.startswith("notebooks/") and (ROOT / f).is_file()
-               and URL in (ROOT / f).read_text(errors="replace")]
+    holders = [
+        f
+        for f in tracked
+        if not f.startswith("notebooks/") and (ROOT / f).is_file() and URL in (ROOT / f).read_text(errors="replace")
+    ]
     assert holders == ["_config.yml"]  # the notebooks' copies are written from it, and checked above
 
 
 def test_outside_colab_the_setup_cell_installs_nothing_and_prints_one_line():
-    done = subprocess.run([sys.executable, "-c", chapter_cells.setup_source(URL, BRANCH)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", chapter_cells.setup_source(URL, BRANCH)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1 and "tensorflow backend" in lines[0] and ("CPU" in lines[0] or "GPU" in lines[0])
@@ -77,8 +86,9 @@ def test_every_chapter_page_shows_the_provenance_of_its_run(smoke_book):
     for stem in [nb.stem for nb in book.chapters(ROOT)]:
         prov = read_results(smoke_book / "src" / "book" / "results" / f"{stem}.json")["provenance"]
         page = (smoke_book / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
-        table = re.search(r'How this page was computed\.</strong></p><table class="ksc-provenance">(.*?)</table>',
-                          page, flags=re.S).group(1)
+        table = re.search(
+            r'How this page was computed\.</strong></p><table class="ksc-provenance">(.*?)</table>', page, flags=re.S
+        ).group(1)
         for value in (f"{prov['wall_seconds']:.1f} s", prov["device"], prov["finished_at"]):
             assert f"<td>{value}</td>" in table
         assert f"{prov['keras_backend']} backend" in table

@@ -1,4 +1,5 @@
 """The ``ksc`` command as a user types it: list, run and sweep, at the tiny scale of tests/smoke.yml."""
+
 import json
 import subprocess
 import sys
@@ -15,9 +16,18 @@ SMOKE = str(ROOT / "tests" / "smoke.yml")
 NOTEBOOKS = book.chapters(ROOT)
 
 
-@pytest.mark.parametrize("text, value", [
-    ("16", 16), ("0.5", 0.5), ("1e-3", 0.001), ("true", True), ("[2, 4]", [2, 4]), ("abs", "abs"), ("-3", -3),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("16", 16),
+        ("0.5", 0.5),
+        ("1e-3", 0.001),
+        ("true", True),
+        ("[2, 4]", [2, 4]),
+        ("abs", "abs"),
+        ("-3", -3),
+    ],
+)
 def test_command_line_values_are_typed(text, value):
     parsed = runs.parse_value(text)
     assert parsed == value and type(parsed) is type(value)
@@ -53,7 +63,10 @@ def test_run_writes_a_new_folder_each_time_and_a_failed_run_touches_no_earlier_o
     status, out, _ = _run(["run", "00", "-f", SMOKE, "-p", "n_test", "24", "--runs", str(tmp_path)], capsys)
     assert status == 0
     first = next(tmp_path.iterdir())
-    assert first.name.startswith("00_data-") and sorted(p.name for p in first.iterdir()) == ["00_data.ipynb", "00_data.json"]
+    assert first.name.startswith("00_data-") and sorted(p.name for p in first.iterdir()) == [
+        "00_data.ipynb",
+        "00_data.json",
+    ]
     record = json.loads((first / "00_data.json").read_text())
     assert record["parameters"]["n_test"] == 24 and record["parameters"]["n_train"] == 64  # -p over -f
     assert "cell " in out and "[00_data]" in out  # progress lines
@@ -79,8 +92,9 @@ def test_run_refuses_unknown_parameters_before_running(tmp_path, capsys):
 
 
 def test_sweep_runs_the_grid_and_writes_one_table(tmp_path, capsys):
-    status, out, _ = _run(["sweep", "00", "-f", SMOKE, "-p", "data_seed", "0,1", "-p", "n_test", "24",
-                           "--runs", str(tmp_path)], capsys)
+    status, out, _ = _run(
+        ["sweep", "00", "-f", SMOKE, "-p", "data_seed", "0,1", "-p", "n_test", "24", "--runs", str(tmp_path)], capsys
+    )
     assert status == 0
     folder = next(tmp_path.iterdir())
     table = pd.read_csv(folder / "metrics.csv")
@@ -90,13 +104,18 @@ def test_sweep_runs_the_grid_and_writes_one_table(tmp_path, capsys):
         record = json.loads((run_folder / "00_data.json").read_text())
         rows = table[table.run == run_folder.name]
         assert rows["mean-predictor test MSE"].tolist() == pytest.approx(
-            [r["mean-predictor test MSE"] for r in record["metrics"]])
+            [r["mean-predictor test MSE"] for r in record["metrics"]]
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_papermill_help_notebook_lists_every_parameter_with_its_meaning(path):
-    done = subprocess.run([str(Path(sys.executable).with_name("papermill")), "--help-notebook", str(path)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("papermill")), "--help-notebook", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     listed = " ".join(done.stdout.split())  # papermill wraps each meaning onto the next line
     for name, info in book.notebook_parameters(path).items():
         assert f"{name}: " in listed and " ".join(info["help"].split()) in listed

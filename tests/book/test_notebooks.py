@@ -1,6 +1,6 @@
 """The chapters as a user runs them: papermill executions at a tiny scale, and the real book build."""
+
 import ast
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -9,8 +9,8 @@ import papermill
 import pytest
 
 from ksc import claims, conclusions
-from ksc.book import build as book
 from ksc import ledger as ledger_module
+from ksc.book import build as book
 from ksc.parameters import RULES, ParameterError
 from ksc.results import read_results
 
@@ -21,8 +21,18 @@ STEMS = [nb.stem for nb in NOTEBOOKS]
 
 
 def test_there_are_chapters():
-    assert {"00_data", "01_evolution", "02_k_ablation", "03_fair_baselines", "04_henon", "05_divergence",
-            "06_vsae", "07_controls", "08_flows", "90_ledger"} <= set(STEMS)
+    assert {
+        "00_data",
+        "01_evolution",
+        "02_k_ablation",
+        "03_fair_baselines",
+        "04_henon",
+        "05_divergence",
+        "06_vsae",
+        "07_controls",
+        "08_flows",
+        "90_ledger",
+    } <= set(STEMS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
@@ -39,8 +49,9 @@ def test_committed_notebook_is_clean_and_parameterised(path):
     assert set(declared) == assigned, "papermill must parse every parameter (no '=' inside a comment)"
     assert "results_dir" in declared
     assert set(declared) <= set(RULES), "declare every parameter in ksc/parameters.py"
-    assert {name: p["help"].strip() for name, p in declared.items()} == {name: RULES[name].meaning for name in declared}, \
-        "run `python -m ksc.book.cells`: the comments are the table's meanings"
+    assert {name: p["help"].strip() for name, p in declared.items()} == {
+        name: RULES[name].meaning for name in declared
+    }, "run `python -m ksc.book.cells`: the comments are the table's meanings"
 
 
 def test_every_chapter_writes_a_complete_results_file(smoke_book):
@@ -120,19 +131,26 @@ def test_website_has_every_chapter_with_figures_and_no_errors(smoke_book):
         assert "Traceback" not in page and "An Exception was encountered" not in page
 
 
-@pytest.mark.parametrize("stem, name, value, expected", [
-    ("01_evolution", "k", 0, "k = 0 is not allowed: an integer from 1 to 128"),
-    ("01_evolution", "k", 200, "k = 200 is not allowed"),
-    ("01_evolution", "topk_by", "sign", "topk_by = 'sign' is not allowed: one of 'abs', 'value'"),
-    ("00_data", "r", 4.5, "r = 4.5 is not allowed: a number in (0.0, 4.0]"),
-    ("00_data", "n_train", "many", "n_train = 'many' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "stem, name, value, expected",
+    [
+        ("01_evolution", "k", 0, "k = 0 is not allowed: an integer from 1 to 128"),
+        ("01_evolution", "k", 200, "k = 200 is not allowed"),
+        ("01_evolution", "topk_by", "sign", "topk_by = 'sign' is not allowed: one of 'abs', 'value'"),
+        ("00_data", "r", 4.5, "r = 4.5 is not allowed: a number in (0.0, 4.0]"),
+        ("00_data", "n_train", "many", "n_train = 'many' is not allowed"),
+    ],
+)
 def test_bad_parameter_stops_the_notebook_with_one_line(tmp_path, stem, name, value, expected):
     results = tmp_path / "results"
     with pytest.raises(papermill.PapermillExecutionError) as info:
-        papermill.execute_notebook(str(ROOT / "notebooks" / f"{stem}.ipynb"), str(tmp_path / "out.ipynb"),
-                                   parameters={name: value, "results_dir": str(results)},
-                                   progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(
+            str(ROOT / "notebooks" / f"{stem}.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters={name: value, "results_dir": str(results)},
+            progress_bar=False,
+            kernel_name="python3",
+        )
     error = info.value
     assert error.ename == "ParameterError" and expected in error.evalue
     assert error.traceback == [f"ParameterError: {error.evalue}"]  # one line, no stack
@@ -150,8 +168,13 @@ def test_a_failed_run_leaves_earlier_results_and_pages_untouched(smoke_book):
     page = site / "book" / "chapters" / "01_evolution.ipynb"
     before = results.read_bytes(), page.read_bytes()
     with pytest.raises(book.ChapterFailed, match=r"01_evolution failed in cell \d+: ParameterError: k = -1"):
-        book.execute_chapter(ROOT / "notebooks" / "01_evolution.ipynb", site / "book" / "chapters",
-                             site / "book" / "results", {"k": -1}, log=lambda *a: None)
+        book.execute_chapter(
+            ROOT / "notebooks" / "01_evolution.ipynb",
+            site / "book" / "chapters",
+            site / "book" / "results",
+            {"k": -1},
+            log=lambda *a: None,
+        )
     assert (results.read_bytes(), page.read_bytes()) == before
 
 
@@ -171,7 +194,9 @@ def test_a_sphinx_warning_fails_the_build(tmp_path):
 
 
 def test_audit_flags_missing_results_and_unmeasured_claims(tmp_path):
-    (tmp_path / "a.json").write_text('{"claims": [{"id": "x1", "verdict": "not measured"}, {"id": "x2", "verdict": "partly"}]}')
+    (tmp_path / "a.json").write_text(
+        '{"claims": [{"id": "x1", "verdict": "not measured"}, {"id": "x2", "verdict": "partly"}]}'
+    )
     assert book.audit(tmp_path, ["a", "b"]) == ["a: x1", "b: no results file"]
 
 
@@ -181,7 +206,8 @@ def test_vsae_chapter_measures_every_model_on_both_data_sets(smoke_book):
     sizes = metrics.groupby(["dataset", "model"]).size()
     runs = len(smoke["ks"]) * smoke["n_seeds"]
     assert dict(sizes) == {("logistic", m): runs for m in ("topk_sae", "vsae", "vsae_mean", "v4")} | {
-        ("superposition", m): runs for m in ("topk_sae", "vsae", "vsae_mean")}
+        ("superposition", m): runs for m in ("topk_sae", "vsae", "vsae_mean")
+    }
     assert (metrics.l0 <= metrics.k + 1e-9).all() and metrics.dead_fraction.between(0, 1).all()
     assert metrics[metrics.dataset == "superposition"].mmcs.between(-1, 1).all()
     table = record["claims"].set_index("id")

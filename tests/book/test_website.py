@@ -1,4 +1,5 @@
 """The website a reader gets: launch buttons, numbered figures, measured times, and every page in a real browser."""
+
 import json
 import re
 import subprocess
@@ -12,8 +13,10 @@ from ksc.book import cells as chapter_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 STEMS = [nb.stem for nb in book.chapters(ROOT)]
-needs_chromium = pytest.mark.skipif(not (Path(browser.CHROMIUM).exists() and Path(browser.CHROMEDRIVER).exists()),
-                                    reason="Debian packages chromium and chromium-driver are not installed")
+needs_chromium = pytest.mark.skipif(
+    not (Path(browser.CHROMIUM).exists() and Path(browser.CHROMEDRIVER).exists()),
+    reason="Debian packages chromium and chromium-driver are not installed",
+)
 
 
 def _page(smoke_book, stem):
@@ -45,19 +48,26 @@ def test_every_figure_is_numbered_and_captioned(smoke_book):
     for stem in STEMS:
         page = _page(smoke_book, stem)
         images = re.findall(r'<img[^>]+src="[^"]*_images/', page)
-        numbered = re.findall(r'<figure class="[^"]*" id="(fig-[^"]+)">\s*<img[^>]*>\s*<figcaption>\s*<p>'
-                              r'<span class="caption-number">Fig\. \d+ </span><span class="caption-text">\S', page)
-        assert images and len(numbered) == len(images), f"{stem}: {len(images)} images, {len(numbered)} numbered figures"
+        numbered = re.findall(
+            r'<figure class="[^"]*" id="(fig-[^"]+)">\s*<img[^>]*>\s*<figcaption>\s*<p>'
+            r'<span class="caption-number">Fig\. \d+ </span><span class="caption-text">\S',
+            page,
+        )
+        assert images and len(numbered) == len(images), (
+            f"{stem}: {len(images)} images, {len(numbered)} numbered figures"
+        )
 
 
 def test_the_reproducing_page_shows_each_chapters_measured_time(smoke_book):
     page = (smoke_book / "_build" / "html" / "book" / "reproducing.html").read_text()
-    page = page[page.index("wall time (s)"):]  # the table, not the navigation's links
+    page = page[page.index("wall time (s)") :]  # the table, not the navigation's links
     total = 0.0
     for stem in STEMS:
-        seconds = json.loads((smoke_book / "src" / "book" / "results" / f"{stem}.json").read_text())["provenance"]["wall_seconds"]
+        seconds = json.loads((smoke_book / "src" / "book" / "results" / f"{stem}.json").read_text())["provenance"][
+            "wall_seconds"
+        ]
         total += seconds
-        row = re.search(rf'notebooks/{stem}\.html.*?</tr>', page, flags=re.S).group(0)
+        row = re.search(rf"notebooks/{stem}\.html.*?</tr>", page, flags=re.S).group(0)
         assert f">{seconds:.1f}<" in row
     assert f"{total:.1f}" in page
 
@@ -75,16 +85,34 @@ def test_every_page_opens_in_chromium_without_a_broken_image_link_script_or_cell
 
 @needs_chromium
 def test_the_browser_check_reports_each_kind_of_breakage(tmp_path):
-    (tmp_path / "good.html").write_text('<html><body><p id="here">fine</p><a href="bad.html">a page</a>'
-                                        '<a href="good.html#here">an anchor</a></body></html>')
+    (tmp_path / "good.html").write_text(
+        '<html><body><p id="here">fine</p><a href="bad.html">a page</a>'
+        '<a href="good.html#here">an anchor</a></body></html>'
+    )
     (tmp_path / "bad.html").write_text(
         '<html><body><img src="missing.png"><a href="nowhere.html">x</a><a href="good.html#gone">y</a>'
         '<div class="cell_output"><div class="output traceback">ValueError</div></div>'
-        '<script>notDefinedAnywhere()</script></body></html>')
+        "<script>notDefinedAnywhere()</script></body></html>"
+    )
     report = browser.check_site(tmp_path, tmp_path / "shots")
     assert report["good.html"] == []
     problems = " | ".join(report["bad.html"])
-    for expected in ("missing image missing.png", "broken link nowhere.html: no such file",
-                     "broken link good.html#gone: no such anchor", "error cell", "console error", "notDefinedAnywhere"):
+    for expected in (
+        "missing image missing.png",
+        "broken link nowhere.html: no such file",
+        "broken link good.html#gone: no such anchor",
+        "error cell",
+        "console error",
+        "notDefinedAnywhere",
+    ):
         assert expected in problems
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.html.png", "good.html.png"]
+
+
+def test_no_page_shows_a_path_of_the_machine_that_built_it(smoke_book):
+    html = smoke_book / "_build" / "html"
+    machine_paths = {str(smoke_book), str(ROOT), str(Path.home())}
+    for page in html.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        shown = [p for p in machine_paths if p in text]
+        assert shown == [], f"{page.relative_to(html)} shows {shown}"
