@@ -12,7 +12,8 @@ The science, one module per subject (import what you need, e.g. ``from ksc impor
   ``conclusions`` (+ ``conclusions.csv``);
 - files and provenance: ``results`` (the results-file format, its one reader), ``atomic`` (atomic writes),
   ``machine`` (what ran a result), ``parameters`` (every notebook parameter, declared once);
-- pages: ``plots``, ``tables``.
+- pages: ``plots``, ``tables``;
+- ``backend``: Keras imported with its backend's environment set (every module takes ``keras`` from here).
 
 ``ksc.book`` holds the machinery around the chapters (papermill, Jupyter Book, the ``ksc`` command); nothing in
 the science imports it.

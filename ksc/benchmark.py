@@ -128,7 +128,7 @@ def speedups(timings: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_benchmark(path, timings: pd.DataFrame, settings: dict) -> Path:
-    """JSON with the settings, every timing, the speed-ups and the machine (see :func:`ksc.results.provenance`)."""
+    """JSON with the settings, every timing, the speed-ups and the machine (see :func:`ksc.machine.provenance`)."""
     record = {
         "settings": json_safe(settings),
         "timings": json_safe(timings),

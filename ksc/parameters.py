@@ -202,16 +202,16 @@ MODELS = _constant("ksc.models", "MODELS")
 # In checking order: a bound may name a parameter declared above it.
 RULES: dict[str, Rule] = {
     # data
-    "n_train": _n("training images per data set (paper: 2000)", 2),
-    "n_val": _n("validation images (paper: 200)"),
-    "n_test": _n("test images; every image metric is measured on these (paper: 500)", 2),
+    "n_train": _n("training images per data set (KSC paper: 2000)", 2),
+    "n_val": _n("validation images (KSC paper: 200)"),
+    "n_test": _n("test images; every image metric is measured on these (KSC paper: 500)", 2),
     "r": Rule(
         "real", "logistic-map parameter (authors' code: 3.99; draft text: 3.9)", low=0.0, high=4.0, low_open=True
     ),
     "r_text": Rule(
         "real", "the logistic-map parameter the draft's Section 4.1 states", low=0.0, high=4.0, low_open=True
     ),
-    "data_seed": _n("seed of the image generators (with vary_data: of the first seed's images)", 0),
+    "data_seed": _n("seed of the generated data: images, orbit start points, synthetic samples (see the chapter)", 0),
     "vary_data": Rule("flag", "each training seed draws its own images (data_seed + i), so the spread covers both"),
     "datasets": Rule(
         "choices",
@@ -226,14 +226,16 @@ RULES: dict[str, Rule] = {
     "lyapunov_steps": _n("iterates averaged for each Lyapunov estimate", 100),
     "n_identical": _n("copies of one image in the draft's motivating test (draft: 200)", 2),
     # training
-    "seed": _n("first training seed; models train with seed, seed+1, ..., seed+n_seeds-1", 0),
+    "seed": _n("first training seed; with n_seeds, models train with seed, seed+1, ..., seed+n_seeds-1", 0),
     "n_seeds": _n("training seeds per configuration"),
-    "epochs": _n("training epochs (paper: 10)"),
+    "epochs": _n("training epochs (KSC paper: 10)"),
     "stability_epochs": _n("epochs of the training-stability run (paper: 30)", 2),
-    "batch_size": _n("minibatch size (authors' code: 64)"),
-    "learning_rate": Rule("real", "Adam learning rate (paper: 1e-3)", low=0.0, high=1.0, low_open=True),
+    "batch_size": _n("minibatch size (KSC authors' code: 64)"),
+    "learning_rate": Rule(
+        "real", "Adam learning rate of every model (KSC paper: 1e-3)", low=0.0, high=1.0, low_open=True
+    ),
     # architecture
-    "latent_dim": _n("latent units of V1-V4 and of the same-size dense baseline (paper: 128)"),
+    "latent_dim": _n("latent units of V1-V4 (and of a same-size dense baseline where one is trained; paper: 128)"),
     "small_latent": _n("latent units of the small dense ReLU baseline (paper: 64)"),
     "k": _n("units kept by Top-K in V3 and V4 (paper: 32)", 1, _labelled("latent_dim", lambda c: c["latent_dim"])),
     "topk_by": Rule(
@@ -245,7 +247,7 @@ RULES: dict[str, Rule] = {
         options=_constant("ksc.models", "VARIANCE_PENALTIES"),
     ),
     "models": Rule(
-        "choices", "architectures trained (the draft's Section 5 and a dense ReLU baseline)", options=MODELS
+        "choices", "architectures trained (V1-V4 of the draft's Section 5; dense_relu a baseline)", options=MODELS
     ),
     "model": Rule("choice", "the model timed (the paper's V4)", options=MODELS),
     "run_variants": Rule("flag", "also train V4 with the other Top-K selection and with the code's penalty"),

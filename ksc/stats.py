@@ -97,6 +97,9 @@ def ratio_table(metrics: pd.DataFrame, pairs, quantity: str = "variance", by: st
 def k_sweep(per_fit: pd.DataFrame, by: str = "K") -> tuple[dict, dict, pd.Series]:
     """The draft's Section 6.2 statements about a K sweep, measured: (sweep, violations per seed, mean variance by K).
 
+    ``per_fit`` has one row per trained model with columns ``by``, seed, variance, val_loss and the draft's
+    ``score`` (variance / (1 - sparsity + 0.01), added by chapter 02).
+
     ``sweep`` holds the number of decreases of the mean variance along K, the relative gains 64 -> 96 and
     96 -> 112, the K of the best mean score and the relative range of the mean validation loss.
     """
