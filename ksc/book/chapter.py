@@ -20,9 +20,6 @@ import pandas as pd
 from .. import parameters
 from ..results import results_path, write_results
 
-# names IPython itself puts into a notebook's namespace
-_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
-
 
 class Chapter:
     """A chapter being executed: ``name``, checked ``parameters``, ``results_dir`` and ``seconds()`` since start."""
@@ -56,11 +53,7 @@ class Chapter:
 
 def notebook_parameters(namespace: dict) -> dict:
     """The book's parameters among a notebook's names (what its ``parameters`` cell and papermill set)."""
-    return {
-        name: value
-        for name, value in namespace.items()
-        if name in parameters.RULES and not name.startswith("_") and name not in _IPYTHON_NAMES
-    }
+    return {name: value for name, value in namespace.items() if name in parameters.RULES}
 
 
 def start(name: str, namespace: dict) -> Chapter:
