@@ -123,7 +123,7 @@ class MemberAutoencoder(keras.Model):
     (n, 28, 28) are what the input row indices select.
     """
 
-    def __init__(self, references, ks, images: np.ndarray, dropout_seed: int = 0):
+    def __init__(self, references, ks, images: np.ndarray, dropout_seeds=None):
         super().__init__(name=f"{references[0].model.name}_members")
         self.steps = _plan(references[0])
         self.encoder_output = references[0].encoder.layers[-1].name
@@ -146,21 +146,27 @@ class MemberAutoencoder(keras.Model):
         )
         self.image_shape = tuple(images.shape[1:])
         self.member_loss = MemberMean(len(references))
-        self.dropout_seed = keras.random.SeedGenerator(dropout_seed)
-        self.restart(references, images, dropout_seed)
+        # one Dropout stream per member, so a member's masks depend on its own seed only, not on its group
+        self.dropout_seeds = [keras.random.SeedGenerator(0) for _ in references]
+        self.restart(references, images, dropout_seeds)
 
     @property
     def n_members(self) -> int:
         return len(self.ks)
 
-    def restart(self, references, images: np.ndarray, dropout_seed: int) -> None:
-        """Sets every weight to the references' (same shapes as at construction), the images and the Dropout seed."""
+    def restart(self, references, images: np.ndarray, dropout_seeds=None) -> None:
+        """Sets every weight to the references' (same shapes as at construction), the images and the Dropout seeds
+        (one per member; default 0, 1, 2, ...)."""
         for name, kernel in self.kernels.items():
             stacked = [np.stack(w) for w in zip(*(r.model.get_layer(name).get_weights() for r in references))]
             kernel.assign(stacked[0])
             self.biases[name].assign(stacked[1])
         self.images.assign(np.asarray(images, keras.config.floatx()).reshape(self.images.shape))
-        self.dropout_seed.state.assign(np.array([dropout_seed, 0]).astype(self.dropout_seed.state.dtype))
+        seeds = range(len(references)) if dropout_seeds is None else dropout_seeds
+        if len(seeds) != len(references):
+            raise ValueError(f"one Dropout seed per model: {len(references)} models, {len(seeds)} seeds")
+        for generator, seed in zip(self.dropout_seeds, seeds):
+            generator.state.assign(np.array([seed, 0]).astype(generator.state.dtype))
 
     def export(self, autoencoders) -> list:
         """Writes member m's weights into autoencoders[m] (same architecture); returns them."""
@@ -195,7 +201,9 @@ class MemberAutoencoder(keras.Model):
             elif kind == "chaos":
                 h = chaos_activation(h, **settings)
             elif kind == "dropout" and training:
-                h = keras.random.dropout(h, settings["rate"], seed=self.dropout_seed)
+                h = ops.stack(
+                    [keras.random.dropout(h[m], settings["rate"], seed=g) for m, g in enumerate(self.dropout_seeds)]
+                )
             elif kind == "topk":
                 h = member_topk(h, self.ks, settings["by"])
             if settings.get("activity_regularizer") is not None:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
+
+from . import footprint
 
 
 class ParameterError(ValueError):
@@ -42,8 +45,8 @@ def integer(name: str, value, low: int = 1, high: int | None = None) -> int:
 def real(name: str, value, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
     """A number in the interval from low to high (open or closed at each end)."""
     interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    allowed = f"a number in {interval}"
-    if isinstance(value, bool) or not isinstance(value, Real):
+    allowed = f"a finite number in {interval}"
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         _fail(name, value, allowed)
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
@@ -120,7 +123,7 @@ class Rule:
         if self.kind in ("int", "ints"):
             text = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
         elif self.kind in ("real", "reals"):
-            text = f"a number in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+            text = f"a finite number in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
         elif self.kind == "flag":
             text = "true or false"
         elif self.kind in ("choice", "choices"):
@@ -191,6 +194,12 @@ def _max_active(checked: dict) -> float:
     return round(max_active(checked["n_features"], checked["decay"]), 3)
 
 
+@lambda f: _labelled("2^32 - 1 - n_seeds", f)
+def _SEED_MAX(checked: dict) -> int:
+    """Keras seeds NumPy's legacy generator, which takes seeds below 2^32; chapters add up to n_seeds to a seed."""
+    return 2**32 - 1 - checked.get("n_seeds", 1)
+
+
 def _n(meaning: str, low: int = 1, high=None) -> Rule:
     return Rule("int", meaning, low=low, high=high)
 
@@ -211,7 +220,10 @@ RULES: dict[str, Rule] = {
     "r_text": Rule(
         "real", "the logistic-map parameter the draft's Section 4.1 states", low=0.0, high=4.0, low_open=True
     ),
-    "data_seed": _n("seed of the generated data: images, orbit start points, synthetic samples (see the chapter)", 0),
+    "n_seeds": _n("training seeds per configuration"),
+    "data_seed": _n(
+        "seed of the generated data: images, orbit start points, synthetic samples (see the chapter)", 0, _SEED_MAX
+    ),
     "vary_data": Rule("flag", "each training seed draws its own images (data_seed + i), so the spread covers both"),
     "datasets": Rule(
         "choices",
@@ -226,8 +238,7 @@ RULES: dict[str, Rule] = {
     "lyapunov_steps": _n("iterates averaged for each Lyapunov estimate", 100),
     "n_identical": _n("copies of one image in the draft's motivating test (draft: 200)", 2),
     # training
-    "seed": _n("first training seed; with n_seeds, models train with seed, seed+1, ..., seed+n_seeds-1", 0),
-    "n_seeds": _n("training seeds per configuration"),
+    "seed": _n("first training seed; with n_seeds, models train with seed, seed+1, ..., seed+n_seeds-1", 0, _SEED_MAX),
     "epochs": _n("training epochs (KSC paper: 10)"),
     "stability_epochs": _n("epochs of the training-stability run (paper: 30)", 2),
     "batch_size": _n("minibatch size (KSC authors' code: 64)"),
@@ -343,4 +354,19 @@ def check(values: dict, chapter: str | None = None) -> dict:
     for name in RULES:
         if name in values:
             checked[name] = rule(name, chapter).check(name, values[name], checked)
+    fits(checked)
     return {name: checked[name] for name in values}
+
+
+def fits(checked: dict, limit: int | None = None) -> None:
+    """Refuses sizes whose arrays would not fit in this machine's memory (``ksc.footprint``), naming the largest."""
+    excess = footprint.too_large(checked, limit)
+    if excess:
+        name, value, largest, need = excess
+        each = "every value " if isinstance(value, (list, tuple)) else ""
+        _fail(
+            name,
+            value,
+            f"{each}at most {largest} with the other parameters as set (the arrays would need about "
+            f"{footprint.gib(need)}; a chapter may use {footprint.gib(limit or footprint.budget())} on this machine)",
+        )

@@ -153,16 +153,16 @@ def forget_compiled() -> None:
 
 
 def _compiled_members(
-    key, references, ks, images, dropout_seed: int, learning_rate: float, steps: int, jit_compile
+    key, references, ks, images, dropout_seeds, learning_rate: float, steps: int, jit_compile
 ) -> MemberAutoencoder:
     members = _COMPILED.pop(key, None)
     if members is None:
-        members = MemberAutoencoder(references, ks, images, dropout_seed)
+        members = MemberAutoencoder(references, ks, images, dropout_seeds)
         members.compile(
             optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps, jit_compile=jit_compile
         )
     else:
-        members.restart(references, images, dropout_seed)
+        members.restart(references, images, dropout_seeds)
         for variable in members.optimizer.variables:  # step count and moments back to zero
             variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
         members.optimizer.learning_rate = learning_rate
@@ -240,7 +240,8 @@ def train_many(
     """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Fit` per seed.
 
     Member m starts from the weights and follows the data orders that :func:`train` uses for
-    seeds[m]; only Dropout draws its masks from a different stream.
+    seeds[m]; only Dropout draws its masks from a different stream (one drawn from seeds[m] alone, so a
+    member's numbers do not depend on which seeds train beside it).
 
     ``data`` is one :class:`~ksc.chaos.Splits` for all, or one per seed (of equal sizes); ``ks``
     (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or one per
@@ -280,7 +281,7 @@ def train_many(
         references,
         ks,
         images,
-        int(np.random.default_rng(seeds).integers(2**31)),
+        [int(np.random.default_rng(seed).integers(2**31)) for seed in seeds],  # each member's own Dropout stream
         learning_rate,
         steps,
         jit_compile,

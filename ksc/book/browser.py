@@ -17,6 +17,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import yaml
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # Without the background-networking flags Chromium calls home at start-up, which a closed network refuses.
@@ -41,6 +43,10 @@ return {
   papermillError: (document.body?.innerText ?? '').includes('An Exception was encountered at'),
 };
 """
+
+
+class SiteMissing(RuntimeError):
+    """The folder given is not a built website, or lacks pages the book's table of contents names."""
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -135,9 +141,33 @@ def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None
     return problems
 
 
-def check_site(html: Path, screenshots: Path | None = None) -> dict[str, list[str]]:
-    """Page -> its problems, for every page of the site in ``html``; screenshots as ``<page>.png``."""
+def toc_pages(toc: Path) -> list[str]:
+    """The page every entry of a Jupyter Book ``_toc.yml`` becomes (``notebooks/01_evolution.html``, ...)."""
+    data = yaml.safe_load(Path(toc).read_text()) or {}
+    files = [data.get("root")]
+
+    def walk(entries):
+        for entry in entries or ():
+            files.append(entry.get("file"))
+            walk(entry.get("sections"))
+
+    for part in data.get("parts") or [data]:
+        walk(part.get("chapters"))
+    return [f"{Path(f).with_suffix('').as_posix()}.html" for f in files if f]
+
+
+def check_site(html: Path, screenshots: Path | None = None, toc: Path | None = None) -> dict[str, list[str]]:
+    """Page -> its problems, for every page of the site in ``html``; screenshots as ``<page>.png``.
+
+    A missing or empty site, or one without a page the table of contents names, raises
+    :class:`SiteMissing` before the browser starts.
+    """
     html = Path(html)
+    if not (html / "index.html").is_file():
+        raise SiteMissing(f"{html} holds no built website (no index.html): build it first with `ksc build`")
+    missing = [page for page in toc_pages(toc) if not (html / page).is_file()] if toc else []
+    if missing:
+        raise SiteMissing(f"{html} lacks {len(missing)} page(s) the table of contents names: {', '.join(missing)}")
     report = {}
     with serve(html) as base, chromium() as driver:
         for page in pages(html):

@@ -12,6 +12,7 @@ launch button therefore opens the committed source notebook of the same path.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import nbformat
 import papermill
 import yaml
 
+from .. import parameters
 from ..parameters import ParameterError
 from ..results import chapter_results
 from .display import chapter_times
@@ -37,6 +39,10 @@ NO_FINDINGS = "*The ledger chapter was not run in this build, so there are no ve
 
 class ChapterFailed(RuntimeError):
     """A chapter raised while it ran; the message names the chapter, the cell and the error."""
+
+
+class ChapterInterrupted(Exception):
+    """Ctrl-C (SIGINT) stopped a chapter; its kernel is shut down and its partial notebook kept, marked as such."""
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -56,21 +62,48 @@ def notebook_parameters(path: Path) -> dict:
     return papermill.inspect_notebook(str(path))
 
 
+def defaults(path: Path) -> dict:
+    """The values of the notebook's ``parameters`` cell (``results_dir`` left out: ksc sets it)."""
+    declared = notebook_parameters(path)
+    return {name: ast.literal_eval(info["default"]) for name, info in declared.items() if name != "results_dir"}
+
+
+def check_values(path: Path, chosen: dict, chapter_defaults: dict | None = None) -> dict:
+    """Checks a run's values with the chapter's other defaults, as its first cell will, before anything runs."""
+    values = {**(defaults(path) if chapter_defaults is None else chapter_defaults), **chosen}
+    parameters.check(values, chapter=path.stem)
+    return chosen
+
+
 def load_parameter_file(path) -> dict:
     """Per-chapter parameters from YAML: ``{chapter_stem: {name: value}, "all": {name: value}}``."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"parameter file {path} does not exist (or is not a file)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ParameterError(f"parameter file {path}{where} is not valid YAML: {problem}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"parameter file {path} is not text (UTF-8)") from None
     if not isinstance(data, dict):
-        raise ParameterError(f"parameter file {path} must map chapter names to parameter mappings")
+        raise ParameterError(f"parameter file {path} must map names to values, not hold a {type(data).__name__}")
     return data
 
 
 def parameters_for(stem: str, file_params: dict, declared: dict) -> dict:
     """The file's ``all`` section (names this chapter declares) overridden by the chapter's own section."""
-    own = file_params.get(stem) or {}
+    own, shared = file_params.get(stem) or {}, file_params.get("all") or {}
+    for section, values in ((stem, own), ("all", shared)):
+        if not isinstance(values, dict):
+            raise ParameterError(f"{section}: its section of the parameter file must map names to values")
     unknown = sorted(set(own) - set(declared))
     if unknown:
         raise ParameterError(f"{stem}: unknown parameter(s) {unknown}; allowed: {sorted(declared)}")
-    shared = {k: v for k, v in (file_params.get("all") or {}).items() if k in declared}
+    shared = {k: v for k, v in shared.items() if k in declared}
     return {**shared, **own}
 
 
@@ -90,12 +123,14 @@ def _short(text, width: int = 200) -> str:
 def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters: dict | None = None, log=print) -> Path:
     """Runs one notebook with papermill into ``dest_dir``; the earlier output stays until this one succeeds.
 
-    A failed run leaves its partly executed notebook at ``dest_dir/<chapter>.failed.ipynb``.
+    A failed run leaves its partly executed notebook at ``dest_dir/<chapter>.failed.ipynb``, an
+    interrupted one (Ctrl-C) at ``dest_dir/<chapter>.interrupted.ipynb``.
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / source.name
     partial = dest_dir / f".{source.stem}.running.ipynb"
     failed = dest_dir / f"{source.stem}.failed.ipynb"
+    interrupted = dest_dir / f"{source.stem}.interrupted.ipynb"
     # relative to the notebook's working folder, so the executed page shows no path of the machine that built it
     params = {**(parameters or {}), "results_dir": os.path.relpath(Path(results_dir).resolve(), dest_dir.resolve())}
     start = time.perf_counter()
@@ -115,7 +150,15 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
             engine_name=ENGINE,
             on_cell=progress.cell_started,
         )
-    except papermill.PapermillExecutionError as error:
+    except (KeyboardInterrupt, papermill.PapermillExecutionError) as error:
+        # Ctrl-C in a terminal reaches the kernel too: then the cell fails with a KeyboardInterrupt
+        if isinstance(error, KeyboardInterrupt) or error.ename == "KeyboardInterrupt":
+            if partial.exists():
+                partial.replace(interrupted)
+            raise ChapterInterrupted(
+                f"{source.stem} interrupted after {time.perf_counter() - start:.0f} s; its kernel is shut down "
+                f"(partial notebook: {interrupted})"
+            ) from None
         where = f"cell {error.cell_index + 1}" if error.cell_index is not None else "a cell"
         if partial.exists():
             partial.replace(failed)
@@ -131,6 +174,7 @@ def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters:
         raise ChapterFailed(f"{source.stem} has an error output in {problem} (notebook: {failed})")
     partial.replace(dest)
     failed.unlink(missing_ok=True)
+    interrupted.unlink(missing_ok=True)
     log(f"[{source.stem}] done in {time.perf_counter() - start:.1f} s")
     return dest
 
@@ -183,10 +227,18 @@ def build(out: Path | None = None, parameter_file=None, only=None, root: Path = 
     output = root if out is None else Path(out).resolve()
     work = root if out is None else output / "src"
     file_params = load_parameter_file(parameter_file) if parameter_file else {}
+    sections = {nb.stem for nb in chapters(root)} | {"all"}
+    if set(file_params) - sections:
+        raise ParameterError(
+            f"parameter file {parameter_file}: {sorted(set(file_params) - sections)[0]} is not a chapter; "
+            f"its sections are chapter stems and all"
+        )
     selected = [nb for nb in chapters(root) if not only or nb.stem in only]
     if only and len(selected) != len(set(only)):
         raise ParameterError(f"only = {sorted(only)} is not allowed: chapters are {[nb.stem for nb in chapters(root)]}")
     plan = [(nb, parameters_for(nb.stem, file_params, notebook_parameters(nb))) for nb in selected]
+    for notebook, params in plan:  # every chapter's values checked before the first one runs
+        check_values(notebook, params)
     start = time.perf_counter()
     for notebook, params in plan:
         execute_chapter(notebook, work / "book" / "chapters", work / "book" / "results", params, log)

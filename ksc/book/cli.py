@@ -46,7 +46,7 @@ def check_site(html: Path, screenshots: Path | None) -> int:
     """Prints each page's problems; the number of broken pages."""
     from . import browser
 
-    report = browser.check_site(html, screenshots or html.parent / "screenshots")
+    report = browser.check_site(html, screenshots or html.parent / "screenshots", toc=book.ROOT / "_toc.yml")
     for page, problems in report.items():
         print(f"{page}: {'ok' if not problems else '; '.join(problems)}")
     return sum(bool(problems) for problems in report.values())
@@ -63,7 +63,8 @@ def list_chapters(only=None) -> str:
         width = max(map(len, settings.values()), default=0)
         for name in declared:
             rule = parameters.rule(name, notebook.stem)
-            lines.append(f"    {settings[name]:<{width}}  {rule.meaning} [{rule.allowed()}]")
+            allowed = "set by ksc run, sweep and build; only plain papermill takes it" if name == "results_dir" else ""
+            lines.append(f"    {settings[name]:<{width}}  {rule.meaning} [{allowed or rule.allowed()}]")
     return "\n".join(lines)
 
 
@@ -95,8 +96,18 @@ def main(argv=None) -> int:
                 notebook, _file_parameters(args.parameters), {n: v[0] for n, v in grid.items()}
             )
             fixed = {name: value for name, value in fixed.items() if name not in grid}
-            table = runs.sweep(notebook, grid, fixed, Path(args.runs))
-            print(f"sweep finished: {table}")
+            done = runs.sweep(notebook, grid, fixed, Path(args.runs))
+            for line in done.invalid + done.failed:
+                print(line, file=sys.stderr)
+            print(f"sweep finished: {done.ran} of {done.points} points ran; their metrics: {done.table}")
+            if done.ran < done.points:
+                return 1
+    except book.ChapterInterrupted as error:
+        print(f"ksc {args.command} interrupted: {error}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # between chapters, or before the first one started
+        print(f"ksc {args.command} interrupted before a chapter started; nothing was written", file=sys.stderr)
+        return 130
     except (book.ChapterFailed, ParameterError, RuntimeError) as error:
         print(f"ksc {args.command} failed: {error}", file=sys.stderr)
         return 1

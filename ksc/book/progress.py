@@ -1,14 +1,18 @@
 """Progress of a papermill run: a short line when each code cell starts, and a reminder while a long one runs.
 
 papermill's nbclient engine calls ``cell_start`` on its execution manager before every cell; the
-engine registered here as ``ksc`` wraps that hook and hands the cell to :class:`Progress`.
+engine registered here as ``ksc`` wraps that hook and hands the cell to :class:`Progress`, and starts
+the kernel on Unix sockets.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
+from pathlib import Path
 
+from jupyter_client.manager import KernelManager
 from papermill.engines import NBClientEngine, papermill_engines
 
 ENGINE = "ksc"
@@ -65,7 +69,14 @@ class ProgressEngine(NBClientEngine):
                 return cell_start(cell, cell_index, **more)
 
             nb_man.cell_start = reporting_cell_start
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        # The kernel talks to us over Unix sockets in a private folder, not unencrypted TCP (which it warns about).
+        with tempfile.TemporaryDirectory(prefix="ksc-kernel-") as folder:
+            km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=str(Path(folder) / "kernel"))
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, km=km, **kwargs)
+            finally:  # a kernel manager passed in is ours to shut down, on success, error or Ctrl-C
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
 
 
 papermill_engines.register(ENGINE, ProgressEngine)

@@ -7,6 +7,7 @@ one sub-folder per point, and writes one table of every point's metric rows, ``m
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import itertools
@@ -99,11 +100,24 @@ def run_chapter(notebook: Path, parameters: dict, folder: Path, log=print) -> Pa
 
 
 def run(notebook: Path, parameters: dict, runs_dir: Path = Path("runs"), log=print) -> Path:
-    """One run in a new folder under ``runs_dir``; returns the folder."""
+    """One run in a new folder under ``runs_dir``; returns the folder. Values are checked before it is made."""
+    book.check_values(notebook, parameters)
     folder = new_folder(Path(runs_dir), run_name(notebook.stem, parameters))
     log(f"[{notebook.stem}] run folder {folder}")
-    run_chapter(notebook, parameters, folder, log)
+    try:
+        run_chapter(notebook, parameters, folder, log)
+    except book.ChapterInterrupted as error:
+        raise book.ChapterInterrupted(str(error).replace(str(folder), str(mark_interrupted(folder)))) from None
     return folder
+
+
+def mark_interrupted(folder: Path) -> Path:
+    """Renames an interrupted run's folder ``<name>-interrupted`` (a free name), so no one takes it for a result."""
+    for attempt in itertools.count(1):
+        target = folder.with_name(f"{folder.name}-interrupted" + (f"-{attempt}" if attempt > 1 else ""))
+        if not target.exists():
+            folder.rename(target)
+            return target
 
 
 def _label(point: dict) -> str:
@@ -111,32 +125,68 @@ def _label(point: dict) -> str:
     return re.sub(r"[^A-Za-z0-9.=_-]+", "-", text) or "defaults"
 
 
-def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs"), log=print) -> Path:
-    """Runs every combination of ``grid`` (name -> list of values) with ``fixed``; returns the table's path.
+@dataclasses.dataclass
+class Sweep:
+    """What a sweep did: the table of the points that ran, and one line for each point that did not."""
 
-    The table, ``metrics.csv`` in the sweep folder, holds every metric row of every finished point
-    with the point's folder and values in front. A failed point stops the sweep; the table then holds
-    the points before it.
+    table: Path
+    points: int
+    invalid: list[str]
+    failed: list[str]
+
+    @property
+    def ran(self) -> int:
+        return self.points - len(self.invalid) - len(self.failed)
+
+
+def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs"), log=print) -> Sweep:
+    """Runs every valid combination of ``grid`` (name -> list of values) with ``fixed``.
+
+    Every point is checked before the first one runs; a point the parameter table refuses is listed
+    and skipped, a point that fails while running is listed and the others still run. The table,
+    ``metrics.csv`` in the sweep folder, holds every metric row of every point that ran, with the
+    point's folder and values in front.
     """
-    if not all(grid.values()):
+    if not grid or not all(grid.values()):
         raise ParameterError(f"every swept parameter needs at least one value: {grid}")
-    folder = new_folder(Path(runs_dir), run_name(notebook.stem, {**fixed, **grid}, "sweep"))
+    chapter_defaults = book.defaults(notebook)
     varying = [name for name, values in grid.items() if len(values) > 1]
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    log(f"[{notebook.stem}] sweep of {len(points)} runs in {folder}")
-    tables, path = [], folder / "metrics.csv"
+    label = lambda number, point: f"point {number}/{len(points)} ({_label({n: point[n] for n in varying})})"
+    valid, invalid = [], []
     for number, point in enumerate(points, 1):
+        try:
+            book.check_values(notebook, {**fixed, **point}, chapter_defaults)
+            valid.append((number, point))
+        except ParameterError as error:
+            invalid.append(f"{label(number, point)} not run: {error}")
+    if not valid:
+        raise ParameterError(f"no point of the sweep is valid; {invalid[0]}")
+    folder = new_folder(Path(runs_dir), run_name(notebook.stem, {**fixed, **grid}, "sweep"))
+    log(f"[{notebook.stem}] sweep of {len(valid)} runs in {folder}" + (f" ({len(invalid)} invalid)" if invalid else ""))
+    for line in invalid:
+        log(f"[{notebook.stem}] {line}")
+    tables, failed, path = [], [], folder / "metrics.csv"
+    for number, point in valid:
         point_folder = folder / f"{number:02d}-{_label({n: point[n] for n in varying})}"
         point_folder.mkdir()
         log(f"[{notebook.stem}] run {number}/{len(points)}: {point}")
         try:
             results = run_chapter(notebook, {**fixed, **point}, point_folder, log)
         except book.ChapterFailed as error:
+            failed.append(f"{label(number, point)} failed: {error}")
+            log(f"[{notebook.stem}] {failed[-1]}")
+            continue
+        except book.ChapterInterrupted as error:
             _write_table(tables, path)
-            raise book.ChapterFailed(f"{error}; the {len(tables)} runs before it are in {path}") from None
+            marked = mark_interrupted(folder)
+            raise book.ChapterInterrupted(
+                f"{str(error).replace(str(folder), str(marked))}; the {len(tables)} runs before it are in "
+                f"{marked / path.name}"
+            ) from None
         tables.append(point_table(results, point_folder.name, point))
     _write_table(tables, path)
-    return path
+    return Sweep(path, len(points), invalid, failed)
 
 
 def _write_table(tables, path: Path):

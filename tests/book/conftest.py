@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from ksc.book import build as book
@@ -16,3 +17,18 @@ def smoke_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     book.build(out=out, parameter_file=SMOKE, log=lambda *args: None)
     return out
+
+
+@pytest.fixture
+def failing_chapter(tmp_path_factory) -> Path:
+    """A chapter (in a repository-like folder of its own) that passes the parameter check and fails while it runs."""
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
+    nb.cells = [
+        nbformat.v4.new_code_cell("n_train = 10", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise RuntimeError('the data would not load')"),
+    ]
+    path = tmp_path_factory.mktemp("repository") / "notebooks" / "98_fails.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(nb, path)
+    return path

@@ -59,7 +59,7 @@ def _run(args, capsys):
     return status, captured.out, captured.err
 
 
-def test_run_writes_a_new_folder_each_time_and_a_failed_run_touches_no_earlier_one(tmp_path, capsys):
+def test_run_writes_a_new_folder_each_time_and_a_failed_run_touches_no_earlier_one(tmp_path, capsys, failing_chapter):
     status, out, _ = _run(["run", "00", "-f", SMOKE, "-p", "n_test", "24", "--runs", str(tmp_path)], capsys)
     assert status == 0
     first = next(tmp_path.iterdir())
@@ -75,13 +75,10 @@ def test_run_writes_a_new_folder_each_time_and_a_failed_run_touches_no_earlier_o
     status, _, _ = _run(["run", "00", "-f", SMOKE, "-p", "n_test", "24", "--runs", str(tmp_path)], capsys)
     assert status == 0 and len(list(tmp_path.iterdir())) == 2  # same parameters, same second: still a new folder
 
-    status, _, err = _run(["run", "01", "-f", SMOKE, "-p", "k", "0", "--runs", str(tmp_path)], capsys)
-    assert status == 1
-    message = err.strip().splitlines()
-    assert len(message) == 1
-    assert "01_evolution failed in cell " in message[0] and "ParameterError: k = 0 is not allowed" in message[0]
-    failed = next(p for p in tmp_path.iterdir() if p.name.startswith("01_evolution-"))
-    assert [p.name for p in failed.iterdir()] == ["01_evolution.failed.ipynb"]
+    with pytest.raises(book.ChapterFailed, match="98_fails failed in cell 3: RuntimeError: the data would not load"):
+        runs.run(failing_chapter, {}, tmp_path, log=lambda *args: None)
+    failed = next(p for p in tmp_path.iterdir() if p.name.startswith("98_fails-"))
+    assert [p.name for p in failed.iterdir()] == ["98_fails.failed.ipynb"]
     assert {p: p.read_bytes() for p in first.iterdir()} == before
 
 

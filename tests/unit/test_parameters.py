@@ -12,14 +12,20 @@ from ksc.parameters import ParameterError
         (lambda: params.integer("n_train", "2000", 1), "n_train = '2000' is not allowed: an integer >= 1"),
         (lambda: params.integer("epochs", True, 1), "epochs = True"),
         (lambda: params.integer("epochs", 2.5, 1), "epochs = 2.5"),
-        (lambda: params.real("r", 4.5, 0.0, 4.0, low_open=True), "r = 4.5 is not allowed: a number in (0.0, 4.0]"),
+        (
+            lambda: params.real("r", 4.5, 0.0, 4.0, low_open=True),
+            "r = 4.5 is not allowed: a finite number in (0.0, 4.0]",
+        ),
         (lambda: params.real("r", 0.0, 0.0, 4.0, low_open=True), "r = 0.0"),
         (lambda: params.choice("topk_by", "magnitude", ("abs", "value")), "one of 'abs', 'value'"),
         (lambda: params.integers("seeds", [0, -1]), "seeds[1] = -1"),
         (lambda: params.text("results_dir", ""), "results_dir = ''"),
         (lambda: params.choices("models", ["topk_sae", "jumprelu"], ("topk_sae", "vsae")), "models[1] = 'jumprelu'"),
         (lambda: params.choices("models", [], ("topk_sae",)), "models = [] is not allowed: a non-empty list"),
-        (lambda: params.reals("betas", [0.1, -1], 0.0, 10.0), "betas[1] = -1 is not allowed: a number in [0.0, 10.0]"),
+        (
+            lambda: params.reals("betas", [0.1, -1], 0.0, 10.0),
+            "betas[1] = -1 is not allowed: a finite number in [0.0, 10.0]",
+        ),
         (lambda: params.reals("betas", "0.1", 0.0, 10.0), "betas = '0.1' is not allowed: a non-empty list of numbers"),
     ],
 )
