@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _requirements():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    return set(project["dependencies"]) | set(extras["book"]) | set(extras["dev"])
 
 
 def test_environment_yml_agrees_with_pyproject():
@@ -57,7 +58,7 @@ def _ruff():
 
 def test_package_and_tests_are_ruff_clean():
     ruff = _ruff()
-    assert ruff, "ruff is a dev dependency: pip install -e '.[dev]'"
+    assert ruff, "ruff is a dev dependency: pip install -e '.[book,dev]'"
     for command in ([ruff, "check", "ksc", "tests"], [ruff, "format", "--check", "ksc", "tests"]):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, f"{' '.join(command[1:])}:\n{done.stdout}{done.stderr}"
