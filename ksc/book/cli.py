@@ -8,8 +8,13 @@ from pathlib import Path
 
 from .. import parameters
 from ..parameters import ParameterError
-from . import build as book
-from . import runs
+
+try:
+    from . import build as book
+    from . import runs
+except ImportError as error:  # the core install (as on Colab) has the science but not the book machinery
+    book = runs = None
+    MISSING = f"the ksc command needs the book extra (pip install 'ksc[book]'): {error}"
 
 
 def _parameter_options(parser, values_help: str):
@@ -65,6 +70,10 @@ def list_chapters(only=None) -> str:
             rule = parameters.rule(name, notebook.stem)
             allowed = "set by ksc run, sweep and build; only plain papermill takes it" if name == "results_dir" else ""
             lines.append(f"    {settings[name]:<{width}}  {rule.meaning} [{allowed or rule.allowed()}]")
+    lines.append(
+        "Sizes are also bounded together: a run whose arrays would need more than half of this machine's memory "
+        "is refused (ksc/footprint.py)."
+    )
     return "\n".join(lines)
 
 
@@ -74,6 +83,9 @@ def _file_parameters(path) -> dict:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if book is None:
+        print(f"ksc {args.command} failed: {MISSING}", file=sys.stderr)
+        return 1
     try:
         if args.command == "build":
             book.build(out=Path(args.out) if args.out else None, parameter_file=args.parameters, only=args.only)

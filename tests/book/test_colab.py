@@ -10,6 +10,7 @@ what ``ksc.book.cells`` writes into every chapter.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -52,7 +53,8 @@ def colab(tmp_path_factory):
     _run("git", "clone", "--quiet", str(ROOT), str(clone))
     branch = _run("git", "rev-parse", "--abbrev-ref", "HEAD", cwd=clone).stdout.strip()
     runtime = base / "runtime"
-    _run(sys._base_executable, "-m", "venv", str(runtime))
+    # without a pip of its own: the preinstalled one (this environment's, a current pip as on Colab) installs into it
+    _run(sys._base_executable, "-m", "venv", "--without-pip", str(runtime))
     python = runtime / "bin" / "python"
     site = Path(_run(str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
     # the preinstalled packages: this environment's site-packages, after the runtime's own
@@ -102,8 +104,16 @@ def test_a_chapter_runs_on_a_fresh_colab_runtime_after_its_first_cell(colab, tmp
 
     # the first cell installed ksc, and nothing else: Colab's TensorFlow, Keras and NumPy are left alone
     assert _installed(site) - before == {"ksc"}
-    where = _run(str(python), "-c", "import ksc, keras; print(ksc.__file__); print(keras.__file__)").stdout.split()
+    code = "import ksc, keras; print(ksc.__file__); print(keras.__file__)"
+    where = _run(str(python), "-c", code, cwd=tmp_path).stdout.split()  # where the chapter's kernel found them
     assert Path(where[0]).is_relative_to(site) and not Path(where[1]).is_relative_to(site)
+    code = "import importlib.metadata as m; print('\\n'.join(r for r in m.requires('ksc') if 'extra ==' not in r))"
+    core = {
+        re.split(r"[<>=!~ ;\[]", line)[0].lower()
+        for line in _run(str(python), "-c", code, cwd=tmp_path).stdout.split("\n")
+        if line
+    }
+    assert core == {"keras", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "pyyaml"}  # no backend, no book
     first = nbformat.read(executed, as_version=4).cells[1]
     assert first.get("id") == cells.SETUP_ID
     assert "backend" in "".join(o.get("text", "") for o in first.outputs)
