@@ -1,12 +1,7 @@
 // Deferred: runs once the page is parsed, before the theme starts (it then sees the classes added here).
-// - An output holding a table takes the theme's full width; the table of contents beside it hides
-//   while it is in view.
 // - In a table, a column of sentences keeps a readable width instead of being squeezed to a sliver.
 // - A cell whose whole text is a verdict is marked, for ksc.css to colour.
 const kscVerdicts = {"reproduced": "ksc-reproduced", "partly": "ksc-partly", "not reproduced": "ksc-not-reproduced"};
-for (const output of document.querySelectorAll("div.cell_output")) {
-  if (output.querySelector("table:not(.ksc-provenance)")) output.classList.add("full-width");
-}
 for (const table of document.querySelectorAll("div.cell_output table")) {
   const rows = [...table.rows];
   const columns = Math.max(...rows.map(row => row.cells.length));

@@ -35,12 +35,36 @@ FLAGS = [
 ]
 WIDTH, HEIGHT, MAX_SCREENSHOT_HEIGHT = 1280, 900, 12000
 
-_PAGE_STATE = """
+_PAGE_STATE = r"""
 return {
   brokenImages: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   errorOutputs: document.querySelectorAll('.cell_output .traceback, .cell_output .output.error').length,
   papermillError: (document.body?.innerText ?? '').includes('An Exception was encountered at'),
+  pageWidth: document.documentElement.scrollWidth,
+  viewport: window.innerWidth,
+  tooWide: (() => {
+    // what reaches past the text column without a scroll box of its own inside the column
+    const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+    const right = article.getBoundingClientRect().right + 1;
+    const scrolls = el => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(el).overflowX);
+    const boxed = el => {
+      for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+        if (scrolls(a) && a.getBoundingClientRect().right <= right) return true;
+      }
+      return false;
+    };
+    const label = el => el.tagName.toLowerCase() + ' "' + (el.innerText || el.getAttribute('src') || '')
+      .trim().split('\n')[0].slice(0, 40) + '"';
+    const wide = [...article.querySelectorAll('table, img, pre, .cell_output, svg')]
+      .filter(el => el.getBoundingClientRect().right > right && !boxed(el)).map(label);
+    // code as the reader sees it: a line of a code cell that does not fit its column
+    const code = [...article.querySelectorAll('.cell_input pre, div.highlight pre')]
+      .filter(el => el.scrollWidth > el.clientWidth + 1)
+      .map(el => 'code line wider than the column: "' + ([...el.innerText.split('\n')]
+        .sort((a, b) => b.length - a.length)[0] || '').trim().slice(0, 50) + '"');
+    return [...new Set([...wide.map(w => 'wider than the text column: ' + w), ...code])];
+  })(),
 };
 """
 
@@ -130,6 +154,9 @@ def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None
     state = driver.execute_script(_PAGE_STATE)
     problems = [f"missing image {src}" for src in state["brokenImages"]]
     problems += sorted({why for why in (broken_link(h, base, html) for h in state["links"]) if why})
+    if state["pageWidth"] > state["viewport"]:
+        problems.append(f"page wider than the window ({state['pageWidth']} > {state['viewport']} px)")
+    problems += state["tooWide"]
     if state["errorOutputs"] or state["papermillError"]:
         problems.append(f"error cell ({state['errorOutputs']} error outputs)")
     problems += [

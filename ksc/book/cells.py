@@ -46,13 +46,15 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
 
 def setup_source(url: str, branch: str) -> str:
     """The setup cell's code: a pip install that only runs on Colab, then one line about the runtime."""
-    return f"""# Setup: on Google Colab, install ksc from the book's repository: the science alone, so Colab's own
-# TensorFlow, JAX and Keras stay as they are (for JAX, often faster on a GPU, first run:
-# import os; os.environ["KERAS_BACKEND"] = "jax"); elsewhere, only say what runs the chapter.
+    return f"""# Setup: on Google Colab, install ksc from the book's repository: the science alone,
+# so Colab's own TensorFlow, JAX and Keras stay as they are. For JAX (often faster on
+# a GPU), first run: import os; os.environ["KERAS_BACKEND"] = "jax"
+# Elsewhere this cell only says what runs the chapter.
 import subprocess, sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "ksc @ git+{url}@{branch}"], check=True)
+    package = "ksc @ git+{url}@{branch}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
 from ksc.machine import describe_runtime
 
 print(describe_runtime())"""

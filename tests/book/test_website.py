@@ -44,18 +44,19 @@ def test_colab_buttons_open_the_committed_source_notebooks(smoke_book):
         subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=ROOT, check=True, capture_output=True)
 
 
-def test_every_figure_is_numbered_and_captioned(smoke_book):
+def test_every_figure_is_numbered_per_chapter_and_captioned(smoke_book):
     for stem in STEMS:
         page = _page(smoke_book, stem)
         images = re.findall(r'<img[^>]+src="[^"]*_images/', page)
         numbered = re.findall(
-            r'<figure class="[^"]*" id="(fig-[^"]+)">\s*<img[^>]*>\s*<figcaption>\s*<p>'
-            r'<span class="caption-number">Fig\. \d+ </span><span class="caption-text">\S',
+            r'<figure class="[^"]*" id="fig-[^"]+">\s*<img[^>]*>\s*<figcaption>\s*<p>'
+            r'<span class="caption-number">Fig\. ([\d.]+) </span><span class="caption-text">\S',
             page,
         )
         assert images and len(numbered) == len(images), (
             f"{stem}: {len(images)} images, {len(numbered)} numbered figures"
         )
+        assert numbered == [f"{int(stem[:2])}.{n}" for n in range(1, len(numbered) + 1)]  # Fig. 3.1, 3.2, ...
 
 
 def test_the_reproducing_page_shows_each_chapters_measured_time(smoke_book):
@@ -92,10 +93,14 @@ def test_the_browser_check_reports_each_kind_of_breakage(tmp_path):
     (tmp_path / "bad.html").write_text(
         '<html><body><img src="missing.png"><a href="nowhere.html">x</a><a href="good.html#gone">y</a>'
         '<div class="cell_output"><div class="output traceback">ValueError</div></div>'
-        "<script>notDefinedAnywhere()</script></body></html>"
+        "<script>notDefinedAnywhere()</script>"
+        '<table><tr><td style="min-width: 3000px">a table wider than the page</td></tr></table>'
+        '<div class="cell_input"><pre style="width: 300px; overflow-x: auto">' + "x = 1  # " + "long " * 100 + "</pre>"
+        "</div></body></html>"
     )
+    (tmp_path / "index.html").write_text('<html><body><a href="good.html">start</a></body></html>')
     report = browser.check_site(tmp_path, tmp_path / "shots")
-    assert report["good.html"] == []
+    assert report["good.html"] == [] and report["index.html"] == []
     problems = " | ".join(report["bad.html"])
     for expected in (
         "missing image missing.png",
@@ -104,9 +109,12 @@ def test_the_browser_check_reports_each_kind_of_breakage(tmp_path):
         "error cell",
         "console error",
         "notDefinedAnywhere",
+        "page wider than the window",
+        'wider than the text column: table "a table wider than the page"',
+        'code line wider than the column: "x = 1  # long long',
     ):
         assert expected in problems
-    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.html.png", "good.html.png"]
+    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.html.png", "good.html.png", "index.html.png"]
 
 
 def test_no_page_shows_a_path_of_the_machine_that_built_it(smoke_book):
