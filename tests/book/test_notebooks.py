@@ -137,7 +137,7 @@ def test_website_has_every_chapter_with_figures_and_no_errors(smoke_book):
         ("01_evolution", "k", 0, "k = 0 is not allowed: an integer from 1 to 128"),
         ("01_evolution", "k", 200, "k = 200 is not allowed"),
         ("01_evolution", "topk_by", "sign", "topk_by = 'sign' is not allowed: one of 'abs', 'value'"),
-        ("00_data", "r", 4.5, "r = 4.5 is not allowed: a number in (0.0, 4.0]"),
+        ("00_data", "r", 4.5, "r = 4.5 is not allowed: a finite number in (0.0, 4.0]"),
         ("00_data", "n_train", "many", "n_train = 'many' is not allowed"),
     ],
 )
