@@ -136,6 +136,9 @@ def test_ctrl_c_stops_the_run_in_one_line_and_marks_its_folder(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, which a terminal's Ctrl-C signals as a whole
+        # as typed in a terminal: a job started in the background by a non-interactive shell (as CI may
+        # start this test) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob("runs/01_evolution-*/.01_evolution.running.ipynb")):
