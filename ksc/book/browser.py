@@ -147,6 +147,12 @@ def _screenshot(driver, path: Path):
     driver.set_window_size(WIDTH, HEIGHT)
 
 
+def _automatic_favicon_request(message: str, base: str) -> bool:
+    """Chromium asks for /favicon.ico on its own, e.g. on the site's redirect page (index.html), whose 404 only
+    the console sees; sometimes the redirect leaves before the request, so the error comes and goes."""
+    return message.startswith(f"{base}favicon.ico ") and "404" in message
+
+
 def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None = None) -> list[str]:
     """What is broken on one page, as short sentences (empty when nothing is)."""
     driver.get_log("browser")  # drop what earlier pages left behind
@@ -160,7 +166,9 @@ def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None
     if state["errorOutputs"] or state["papermillError"]:
         problems.append(f"error cell ({state['errorOutputs']} error outputs)")
     problems += [
-        f"console error: {entry['message']}" for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+        f"console error: {entry['message']}"
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and not _automatic_favicon_request(entry["message"], base)
     ]
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
