@@ -47,7 +47,8 @@ return {
     // what reaches past the text column without a scroll box of its own inside the column
     const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
     const right = article.getBoundingClientRect().right + 1;
-    const scrolls = el => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(el).overflowX);
+    // a box the reader can scroll; overflow hidden would cut the content off instead
+    const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
     const boxed = el => {
       for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
         if (scrolls(a) && a.getBoundingClientRect().right <= right) return true;

@@ -25,7 +25,7 @@ import nbformat
 import papermill
 import yaml
 
-from .. import parameters
+from .. import parameters as parameter_table  # execute_chapter's argument is named parameters
 from ..parameters import ParameterError
 from ..results import chapter_results
 from .display import chapter_times
@@ -71,7 +71,7 @@ def defaults(path: Path) -> dict:
 def check_values(path: Path, chosen: dict, chapter_defaults: dict | None = None) -> dict:
     """Checks a run's values with the chapter's other defaults, as its first cell will, before anything runs."""
     values = {**(defaults(path) if chapter_defaults is None else chapter_defaults), **chosen}
-    parameters.check(values, chapter=path.stem)
+    parameter_table.check(values, chapter=path.stem)
     return chosen
 
 
