@@ -176,8 +176,12 @@ class MemberAutoencoder(keras.Model):
                 autoencoder.model.get_layer(name).set_weights([kernel[m], bias[m]])
         return list(autoencoders)
 
-    def forward(self, x, valid_MB=None, training: bool = False):
-        """(reconstruction (M, B, ...), latent (M, B, D), penalty (M,)) for x: (M, B, 28, 28) or (B, 28, 28) for all."""
+    def forward(self, x, valid_MB=None, training: bool = False, taps: dict | None = None):
+        """(reconstruction (M, B, ...), latent (M, B, D), penalty (M,)) for x: (M, B, 28, 28) or (B, 28, 28) for all.
+
+        ``taps``, a dict, receives each Dense layer's pre-activation (M, B, units) under the layer's name and its
+        input under "<name>/input".
+        """
         shared = len(x.shape) == 1 + len(self.image_shape)
         h = ops.cast(
             ops.reshape(x, (ops.shape(x)[0], -1) if shared else (self.n_members, ops.shape(x)[1], -1)),
@@ -185,12 +189,28 @@ class MemberAutoencoder(keras.Model):
         )
         if valid_MB is None:
             valid_MB = ops.ones((self.n_members, ops.shape(h)[-2]), dtype=h.dtype)
+        split = [name for _, name, _ in self.steps].index(self.encoder_output) + 1
+        latent, penalty = self._run(h, self.steps[:split], valid_MB, training, taps)
+        h, decoder_penalty = self._run(latent, self.steps[split:], valid_MB, training, taps)
+        return ops.reshape(h, (self.n_members, -1) + self.image_shape), latent, penalty + decoder_penalty
+
+    def decode(self, latent_MBD, valid_MB, training: bool = False):
+        """The decoder alone: reconstruction (M, B, ...) and its penalty (M,) for latent codes (M, B, D)."""
+        split = [name for _, name, _ in self.steps].index(self.encoder_output) + 1
+        h, penalty = self._run(latent_MBD, self.steps[split:], valid_MB, training)
+        return ops.reshape(h, (self.n_members, -1) + self.image_shape), penalty
+
+    def _run(self, h, steps, valid_MB, training: bool, taps: dict | None = None):
+        """Applies ``steps`` to h; returns the result and the penalties they add (M,)."""
         n = ops.sum(valid_MB[0])
-        penalty, latent = ops.zeros((self.n_members,)), None
-        for kind, name, settings in self.steps:
+        penalty = ops.zeros((self.n_members,))
+        for kind, name, settings in steps:
             if kind == "dense":
                 kernel = self.kernels[name]
-                h = settings["activation"](ops.matmul(h, kernel) + self.biases[name][:, None, :])  # (B, I) broadcasts
+                pre = ops.matmul(h, kernel) + self.biases[name][:, None, :]  # (B, I) broadcasts
+                if taps is not None:
+                    taps[name], taps[f"{name}/input"] = pre, h
+                h = settings["activation"](pre)
                 if settings["kernel_regularizer"] is not None:
                     l1, l2 = _penalty_weights(settings["kernel_regularizer"])
                     penalty = (
@@ -208,16 +228,19 @@ class MemberAutoencoder(keras.Model):
                 h = member_topk(h, self.ks, settings["by"])
             if settings.get("activity_regularizer") is not None:
                 penalty = penalty + _activity_penalty(settings["activity_regularizer"], h, valid_MB, n)
-            if name == self.encoder_output:
-                latent = h
-        return ops.reshape(h, (self.n_members, -1) + self.image_shape), latent, penalty
+        return h, penalty
 
-    def call(self, rows_BM, training: bool = False):
+    def targets(self, rows_BM):
+        """The images (M, B, ...) the row indices select, and which rows are real (M, B) (not padding)."""
         rows_MB = ops.transpose(rows_BM)
         valid_MB = ops.cast(rows_MB >= 0, self.compute_dtype)
         target = ops.reshape(
             ops.take(self.images, ops.maximum(rows_MB, 0), axis=0), (self.n_members, -1) + self.image_shape
         )
+        return target, valid_MB
+
+    def call(self, rows_BM, training: bool = False):
+        target, valid_MB = self.targets(rows_BM)
         reconstruction, _, penalty = self.forward(target, valid_MB, training)
         return reconstruction, target, valid_MB, penalty
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from keras import ops
 
 from .backend import keras
 from .chaos import Splits
@@ -141,10 +142,22 @@ class _MemberProbe(keras.callbacks.Callback):
         )
 
 
+class MemberAdam(keras.optimizers.Adam):
+    """Adam with one learning rate per member (every weight of a member model has the member axis first)."""
+
+    def __init__(self, rates, **kwargs):
+        super().__init__(learning_rate=1.0, **kwargs)
+        self.rates = np.asarray(rates, "float32")
+
+    def update_step(self, gradient, variable, learning_rate):
+        rate = ops.reshape(ops.convert_to_tensor(self.rates), (-1,) + (1,) * (len(variable.shape) - 1))
+        super().update_step(gradient, variable, learning_rate * rate)
+
+
 # Compiled member models by everything that shapes their graph, most recent last. A later call with
 # the same shapes resets one and skips building and tracing (compiling, with JAX) its training step.
 _COMPILED: dict = {}
-_COMPILED_KEPT = 4
+_COMPILED_KEPT = 8
 
 
 def forget_compiled() -> None:
@@ -153,19 +166,21 @@ def forget_compiled() -> None:
 
 
 def _compiled_members(
-    key, references, ks, images, dropout_seeds, learning_rate: float, steps: int, jit_compile
+    key, references, ks, images, dropout_seeds, learning_rate: float, steps: int, jit_compile, member_type, options
 ) -> MemberAutoencoder:
     members = _COMPILED.pop(key, None)
     if members is None:
-        members = MemberAutoencoder(references, ks, images, dropout_seeds)
-        members.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps, jit_compile=jit_compile
+        members = member_type(references, ks, images, dropout_seeds, **options)
+        optimizer = (
+            MemberAdam(learning_rate) if isinstance(learning_rate, tuple) else keras.optimizers.Adam(learning_rate)
         )
+        members.compile(optimizer=optimizer, steps_per_execution=steps, jit_compile=jit_compile)
     else:
         members.restart(references, images, dropout_seeds)
         for variable in members.optimizer.variables:  # step count and moments back to zero
             variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
-        members.optimizer.learning_rate = learning_rate
+        if not isinstance(learning_rate, tuple):  # per-member rates are part of the key
+            members.optimizer.learning_rate = learning_rate
     _COMPILED[key] = members
     while len(_COMPILED) > _COMPILED_KEPT:
         _COMPILED.pop(next(iter(_COMPILED)))
@@ -178,18 +193,19 @@ def fit_members(
     val_rows: np.ndarray,
     batch_size: int = 64,
     probe: np.ndarray | None = None,
+    callbacks=(),
 ) -> list[pd.DataFrame]:
     """Trains every member of a compiled model on its own row orders ((epochs, members, n), indices into its images).
 
     One compiled call per epoch (compile with ``steps_per_execution`` = batches per epoch); the
     validation loss is measured on ``val_rows`` ((n_val,) for all members or (members, n_val)) after
-    every epoch. Returns each member's history (loss, val_loss, probe).
+    every epoch. ``callbacks`` (Keras callbacks) run too. Returns each member's history (loss, val_loss, probe).
     """
     epochs, n_members, n = orders.shape
     steps = -(-n // batch_size)
     train_rows = np.concatenate([_padded_batches(order, batch_size) for order in orders])
     val = _padded_batches(np.broadcast_to(val_rows, (n_members, np.shape(val_rows)[-1])), batch_size)
-    callbacks = [_MemberProbe(members, probe)] if probe is not None else []
+    probes = [_MemberProbe(members, probe)] if probe is not None else []
     fit = members.fit(
         train_rows,
         epochs=epochs,
@@ -198,15 +214,15 @@ def fit_members(
         shuffle=False,
         validation_data=(val,),
         verbose=0,
-        callbacks=callbacks,
+        callbacks=probes + list(callbacks),
     )
     histories = []
     for m in range(n_members):
         history = pd.DataFrame(
             {"loss": fit.history[f"member_loss_{m}"], "val_loss": fit.history[f"val_member_loss_{m}"]}
         )
-        if callbacks:
-            history = pd.concat([history, pd.DataFrame([rows[m] for rows in callbacks[0].rows])], axis=1)
+        if probes:
+            history = pd.concat([history, pd.DataFrame([rows[m] for rows in probes[0].rows])], axis=1)
         history.insert(0, "epoch", np.arange(1, len(history) + 1))
         histories.append(history)
     return histories
@@ -230,11 +246,14 @@ def train_many(
     seeds,
     epochs: int = 10,
     batch_size: int = 64,
-    learning_rate: float = 1e-3,
+    learning_rate: float | list = 1e-3,
     labels=None,
     ks=None,
     probe: np.ndarray | None = None,
     jit_compile="auto",
+    member_type=MemberAutoencoder,
+    member_options: dict | None = None,
+    callbacks=(),
     **model_kwargs,
 ) -> list[Fit]:
     """:func:`train` for every seed in ``seeds`` at once, as one computation; one :class:`Fit` per seed.
@@ -247,6 +266,10 @@ def train_many(
     (one per seed) gives each member its own Top-K size; ``labels`` is one label for all or one per
     seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is the wall
     time of the whole batch (build, training, evaluation) divided by the number of members.
+
+    ``learning_rate`` is one rate for all or one per seed (Adam with per-member rates, :class:`MemberAdam`).
+    ``member_type`` (a :class:`~ksc.members.MemberAutoencoder` subclass, built with ``member_options``) and
+    ``callbacks`` (Keras callbacks of the one ``fit``) change how the members train (``ksc.revival``).
     """
     start = time.perf_counter()
     seeds = [int(s) for s in seeds]
@@ -258,6 +281,11 @@ def train_many(
             f"one data set, k and label per seed: {len(seeds)} seeds, {len(datasets)} data sets, "
             f"{len(ks)} ks, {len(labels)} labels"
         )
+    if isinstance(learning_rate, (list, tuple, np.ndarray)):
+        rates = tuple(float(rate) for rate in learning_rate)
+        if len(rates) != len(seeds):
+            raise ValueError(f"one learning rate per seed: {len(seeds)} seeds, {len(rates)} rates")
+        learning_rate = rates if len(set(rates)) > 1 else rates[0]
     settings = {key: value for key, value in model_kwargs.items() if key != "k"}
     references = []
     for seed, k in zip(seeds, ks):  # each member starts where train(seed=...) starts
@@ -275,6 +303,9 @@ def train_many(
         steps,
         str(jit_compile),
         keras.config.floatx(),
+        member_type,
+        tuple(sorted((member_options or {}).items())),
+        learning_rate if isinstance(learning_rate, tuple) else None,
     )
     members = _compiled_members(
         key,
@@ -285,6 +316,8 @@ def train_many(
         learning_rate,
         steps,
         jit_compile,
+        member_type,
+        member_options or {},
     )
     offsets_M = np.array(offsets)[:, None]
     histories = fit_members(
@@ -293,6 +326,7 @@ def train_many(
         offsets_M + n_train + np.arange(n_val),
         batch_size,
         probe,
+        callbacks,
     )
     shared = all(d is datasets[0] for d in datasets)
     reconstruction, z, _ = members.forward(datasets[0].test if shared else np.stack([d.test for d in datasets]))
