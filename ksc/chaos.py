@@ -52,10 +52,14 @@ def henon_orbit(
     return out
 
 
+def logistic_starts(n: int, seed: int = 0) -> np.ndarray:
+    """The start points x0 of ``logistic_images(n, seed=seed)`` (x0 is not a pixel: images begin one step later)."""
+    return np.random.default_rng(seed).uniform(0.0, 1.0, size=n)
+
+
 def logistic_images(n: int, r: float = 3.99, seed: int = 0) -> np.ndarray:
     """n logistic-map images, shape (n, 28, 28), float32 in [0, 1]."""
-    rng = np.random.default_rng(seed)
-    x0 = rng.uniform(0.0, 1.0, size=n)
+    x0 = logistic_starts(n, seed)
     return logistic_orbit(x0, r, PIXELS).reshape(n, IMAGE_SIDE, IMAGE_SIDE).astype(np.float32)
 
 

@@ -130,8 +130,8 @@ def _reason(row) -> str:
         reason += f". Measured on a stand-in: {row.stand_in}"
     if row.kind == "protocol":
         reason += (
-            ". The draft's protocol compares frames that are unrelated images from their first row on "
-            "(chapter 05), so it cannot decide this claim"
+            ". The protocol compares frames that are unrelated images from their first row on "
+            "(chapters 05 and 10), so it cannot decide this claim"
         )
     return reason
 

@@ -12,6 +12,10 @@ References, all read from the chapters' results files:
 - ``on noise``: the same architecture trained on uniform-noise images (chapter 07, and chapter 02 for
   every K of the sweep), for its variance, dead-unit and sparsity claims, and the same ratios formed on
   noise;
+- ``untrained``: the same architecture at its initial weights, before any training (chapter 10), for its
+  variance, dead-unit and sparsity claims on logistic images, each K of the sweep, and the ratios between
+  architectures; and for the Section 1.2 divergence test's first distance, the same model's latent distance
+  between unrelated images (the test's frames are unrelated images from their first row on);
 - ``construction``: Top-K keeps k of L units, so sparsity is 1 - k/L and k units are active whatever the
   weights; a variance that grows with K by construction shows no trend violations; 200 identical
   inputs have zero variance in every unit under any encoder.
@@ -49,6 +53,10 @@ NOISE_RATIOS = {
     "v4/v3 (mackey_glass)": (("v4", "noise"), ("v3", "noise")),
     "v4 henon/v4 logistic": (("v4", "noise"), ("v4", "logistic")),
 }
+
+
+# registry model -> the architecture chapter 10 measures untrained on logistic images
+UNTRAINED_TWINS = {"v1": "v1", "v3": "v3", "v4": "v4", "K=32": "v4", "v4 logistic": "v4"}
 
 
 def _record(results_dir, chapter: str) -> dict | None:
@@ -126,7 +134,50 @@ def references(results_dir) -> pd.DataFrame:
                 for q in ("variance", "dead_fraction", "sparsity")
                 if pd.notna(row.get(q))
             ]
+    rows += _training_controls_references(results_dir)
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
+
+
+def _training_controls_references(results_dir) -> list[tuple]:
+    """Chapter 10's architectures at their initial weights on logistic images, and the Section 1.2 model's latent
+    distance between unrelated images, as null references."""
+    record = _record(results_dir, "10_training_controls")
+    if record is None or "training" not in record["metrics"]:
+        return []
+    source, runs = "10_training_controls", record["metrics"]
+    picked = runs[(runs.training == "untrained") & (runs.dataset == "logistic")]
+    means = picked.groupby("architecture").mean(numeric_only=True)
+    twins = {**UNTRAINED_TWINS, f"dense_relu_{record['parameters'].get('latent_dim', 128)}": "dense_relu"}
+    rows = [
+        (f"untrained {architecture}", model, q, float(means.loc[architecture, q]), source)
+        for model, architecture in twins.items()
+        if architecture in means.index
+        for q in NOISE_QUANTITIES
+        if q in means
+    ]
+    if "v4" in means.index:
+        rows += [
+            ("untrained v4", "v4 (stability)", q, float(means.loc["v4", source_q]), source)
+            for q, source_q in STABILITY.items()
+            if source_q in means
+        ]
+        dense = f"v4/dense_relu_{record['parameters'].get('latent_dim', 128)}"
+        for model, bottom in (("v4/v3", "v3"), (dense, "dense_relu")):
+            if bottom in means.index:
+                ratio = float(means.loc["v4", "variance"] / means.loc[bottom, "variance"])
+                rows.append((f"untrained v4 / untrained {bottom}", model, "variance_ratio", ratio, source))
+    divergence = record["tables"].get("origin_divergence")
+    if divergence is not None and "unrelated images' latent distance" in divergence:
+        distance = float(divergence["unrelated images' latent distance"].mean())
+        rows.append(("unrelated images", "origin dense-64", "first_latent_distance", distance, source))
+    k_table = record["tables"].get("k_table")
+    if k_table is not None:
+        rows += [
+            (f"untrained v4 K={int(row.K)}", f"K={int(row.K)}", "variance", float(row.untrained), source)
+            for row in k_table.itertuples()
+            if f"K={int(row.K)}" not in twins
+        ]
+    return rows
 
 
 def construction_value(kind: str, model: str, parameters: dict) -> float | None:

@@ -264,6 +264,42 @@ RULES: dict[str, Rule] = {
     "run_variants": Rule("flag", "also train V4 with the other Top-K selection and with the code's penalty"),
     "null_data": Rule("flag", "train the same grid on uniform-noise images too (the null reference for every K)"),
     "pca_components": Rule("ints", "PCA baselines (32 is V4's number of kept units)", low=1, high=784),
+    # training controls (chapter 10)
+    "long_epochs": _n("epochs of the convergence runs (the learning curves)", 2),
+    "learning_rates": Rule("reals", "Adam learning rates of the convergence runs", low=0.0, high=1.0, low_open=True),
+    "convergence_models": Rule(
+        "choices", "architectures trained to convergence at every learning rate", options=MODELS
+    ),
+    "n_iterates": _n("orbit iterates read back from each code by the probes (x1 ... xn: the first pixels)", 1, 784),
+    "auxk_alphas": Rule(
+        "reals", "weights of the AuxK loss tried on V3 (Gao et al. 2024: 1/32)", low=0.0, high=1e3, low_open=True
+    ),
+    "k_aux": _n(
+        "dead units AuxK lets into its auxiliary code (Gao et al. 2024: half the latent width)",
+        1,
+        _labelled("latent_dim", lambda c: c["latent_dim"]),
+    ),
+    "resample_epochs": Rule(
+        "ints",
+        "epochs after which V3's dead units get new weights (resampling, Bricken et al. 2023)",
+        low=1,
+        high=_labelled("epochs", lambda c: c["epochs"]),
+    ),
+    "origin_train": _n(
+        "images, all started at x0 0.4, that the Section 1.2 model trains on for its variance test (repository: 500)"
+    ),
+    "origin_epochs": _n("epochs of the Section 1.2 variance test's training (repository: 2)"),
+    "origin_divergence_train": _n(
+        "images from random x0 the Section 1.2 model trains on for its divergence test (repository: 1000)", 10
+    ),
+    "origin_divergence_epochs": _n("epochs of the Section 1.2 divergence test's training (repository: 3)"),
+    "origin_delta": Rule(
+        "real",
+        "initial separation of the Section 1.2 divergence test (repository: 1e-5)",
+        low=0.0,
+        high=0.1,
+        low_open=True,
+    ),
     # the divergence test
     "delta": Rule(
         "real", "initial separation of the draft's divergence test (Section 6.3)", low=0.0, high=0.1, low_open=True
@@ -335,6 +371,12 @@ CHAPTER_RULES: dict[str, dict[str, dict]] = {
     "02_k_ablation": {"ks": dict(min_len=2)},  # a sweep needs two K
     "03_fair_baselines": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per model
     "04_henon": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per system
+    # the conclusions this chapter feeds compare these architectures on chaotic images and on noise
+    "10_training_controls": {
+        "datasets": dict(must_include=("logistic", "noise")),
+        "models": dict(must_include=("dense_relu", "v3", "v4")),
+        "convergence_models": dict(must_include=("dense_relu", "v4")),
+    },
 }
 
 

@@ -31,6 +31,7 @@ def test_there_are_chapters():
         "06_vsae",
         "07_controls",
         "08_flows",
+        "10_training_controls",
         "90_ledger",
     } <= set(STEMS)
 
@@ -214,3 +215,23 @@ def test_vsae_chapter_measures_every_model_on_both_data_sets(smoke_book):
     assert table.loc["vsae-s4.2-one-sixth", "measured"] == pytest.approx(1227 / 6970)
     assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # 0.176 is not below one sixth
     assert table.loc[table.index.str.startswith("vsae-living-"), "measured"].notna().all()
+
+
+def test_training_controls_measure_every_model_before_and_after_training(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "10_training_controls.json")
+    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["10_training_controls"]
+    sizes = runs.groupby(["architecture", "dataset", "training"]).size()
+    assert len(sizes) == len(smoke["models"]) * 2 * 2 and (sizes == smoke["n_seeds"]).all()
+    v4 = runs[runs.architecture == "v4"]
+    assert (v4.active_per_sample == smoke["k"]).all()  # Top-K keeps k units before and after training
+    curves = tables["curves"]
+    assert set(curves.learning_rate) == set(smoke["learning_rates"]) and curves.epoch.max() == smoke["long_epochs"]
+    assert list(tables["k_table"].K) == smoke["ks"] and (tables["k_table"].bound >= tables["k_table"].untrained).all()
+    variants = set(tables["remedies"].variant)
+    assert {"v3", "v4", "v3 + resampling"} <= variants and sum(v.startswith("v3 + AuxK") for v in variants) == 2
+    probes = tables["probes"]
+    pca = probes[(probes.code == f"PCA-{smoke['k']}") & (probes.probe == "ridge")]
+    assert pca.pc1.min() > 0.9  # the first principal component is read back from a PCA code
+    origin = tables["origin_variance"]
+    assert origin[origin.encoded.str.contains("x0 = 0.4")]["largest unit variance"].max() < 1e-8
+    assert set(record["claims"].id) == {"s1.2-origin-d0", "s1.2-origin-ratio", "s6.1-v4-valloss-epoch4"}

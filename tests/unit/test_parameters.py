@@ -63,7 +63,13 @@ def test_chapters_may_only_tighten_a_rule_and_say_so():
         params.check({"n_seeds": 1}, chapter="03_fair_baselines")
     for rules in params.CHAPTER_RULES.values():
         for name, change in rules.items():
-            assert name in params.RULES and set(change) <= {"low", "high", "min_len"}
+            assert name in params.RULES and set(change) <= {"low", "high", "min_len", "must_include"}
+            # a chapter may require more entries of a list, never fewer
+            assert set(params.RULES[name].must_include) <= set(
+                change.get("must_include", params.RULES[name].must_include)
+            )
+    with pytest.raises(ParameterError, match="including 'dense_relu', 'v3', 'v4'"):
+        params.check({"models": ["v4"]}, chapter="10_training_controls")
 
 
 def test_unknown_names_and_meanings_are_refused_or_listed():
