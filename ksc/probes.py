@@ -7,9 +7,10 @@ codes. R^2 near 0 means the code holds no linearly (or, for the MLP, simply) rea
 quantity; 1 means it holds all of it; below 0, the probe's guesses are worse than the mean.
 
 The targets are the orbit the image was made from: its start x0 (logistic images only: the image begins
-with the first iterate, x0 itself is not a pixel) and the first iterates, which are the first pixels; and,
-as the easiest thing a code could carry, the image's score on the first principal axis of the training
-images ("pc1").
+with the first iterate x1 = r x0 (1 - x0), so x0 is fixed by the image only up to x0 <-> 1 - x0 and is
+folded to min(x0, 1 - x0)), and the first iterates, which are the first pixels; and, as the most linearly
+available thing a code could carry, the image's scores on the top principal axes of the training images,
+read back together ("pcs").
 """
 
 from __future__ import annotations
@@ -25,17 +26,21 @@ PROBES = ("ridge", "mlp")
 
 
 def orbit_targets(
-    images: np.ndarray, n_iterates: int, train_images: np.ndarray, starts: np.ndarray | None = None
+    images: np.ndarray, n_iterates: int, train_images: np.ndarray, starts: np.ndarray | None = None, n_components=32
 ) -> pd.DataFrame:
-    """One column per target: 'x0' (if ``starts`` is given), 'x1'..'x<n_iterates>' (the first pixels) and 'pc1'
-    (the score on the first principal axis of ``train_images``)."""
+    """One column per target: 'x0' (the start folded to min(x0, 1 - x0), if ``starts`` is given), 'x1'..'x<n_iterates>'
+    (the first pixels) and 'pc1'..'pc<n_components>' (the scores on the top principal axes of ``train_images``)."""
     flat = images.reshape(len(images), -1).astype(np.float64)
-    columns = {"x0": np.asarray(starts, np.float64)} if starts is not None else {}
+    columns = {}
+    if starts is not None:
+        starts = np.asarray(starts, np.float64)
+        columns["x0"] = np.minimum(starts, 1.0 - starts)
     columns.update({f"x{t}": flat[:, t - 1] for t in range(1, n_iterates + 1)})
     train = train_images.reshape(len(train_images), -1).astype(np.float64)
     centre = train.mean(axis=0)
-    axis = np.linalg.svd(train - centre, full_matrices=False)[2][0]
-    columns["pc1"] = (flat - centre) @ axis
+    axes = np.linalg.svd(train - centre, full_matrices=False)[2][:n_components]
+    scores = (flat - centre) @ axes.T
+    columns.update({f"pc{i + 1}": scores[:, i] for i in range(scores.shape[1])})
     return pd.DataFrame(columns)
 
 
@@ -72,14 +77,24 @@ def probe_scores(
     seed: int = 0,
 ) -> dict:
     """R^2 on the test codes of each target, read by a probe ``kind`` fitted on the training codes (all targets
-    at once, each standardised with the training targets' mean and sd)."""
+    at once, each standardised with the training targets' mean and sd). The principal-component targets are
+    scored together, as 'pcs': the share of their summed variance the probe reads back."""
     x_train = np.asarray(train_codes, np.float64).reshape(len(train_codes), -1)
     x_test = np.asarray(test_codes, np.float64).reshape(len(test_codes), -1)
     mean, sd = train_targets.mean(), train_targets.std().replace(0, 1.0)
     probe = _probe(kind, seed).fit(x_train, ((train_targets - mean) / sd).to_numpy())
     predicted = probe.predict(x_test) * sd.to_numpy() + mean.to_numpy()
     y = test_targets.to_numpy()
-    return {name: _r2(y[:, j], predicted[:, j]) for j, name in enumerate(test_targets.columns)}
+    scores = {name: _r2(y[:, j], predicted[:, j]) for j, name in enumerate(test_targets.columns) if not _pc(name)}
+    pcs = [j for j, name in enumerate(test_targets.columns) if _pc(name)]
+    if pcs:  # the share of the principal subspace's variance the probe reads back, all components together
+        residual = np.sum((y[:, pcs] - predicted[:, pcs]) ** 2)
+        scores["pcs"] = float(1.0 - residual / np.sum((y[:, pcs] - y[:, pcs].mean(axis=0)) ** 2))
+    return scores
+
+
+def _pc(name: str) -> bool:
+    return name.startswith("pc") and name[2:].isdigit()
 
 
 def effective_rank(codes: np.ndarray) -> float:

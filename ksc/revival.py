@@ -13,8 +13,11 @@ whether dead units can be revived without it. Both work on the member models of 
 - **Resampling** (Bricken et al. 2023, "Towards Monosemanticity"): at the end of chosen epochs, every
   unit dead on the member's training images gets new incoming weights: the direction of the latent
   layer's input for a training image drawn with probability proportional to its squared reconstruction
-  loss, scaled to ``scale`` times the mean norm of the living units' incoming weights; its bias is set to
-  0 and Adam's moments for these weights are cleared.
+  loss; its bias is set to 0 and Adam's moments for these weights are cleared. Bricken et al. scale the new
+  weights to 0.2 times the living units' norm, which suits an L1 autoencoder where any positive value is
+  kept; under Top-K such a unit would not be kept anywhere, so here the weights are scaled to give the
+  unit, on the image it was drawn from, the median size of a value the code keeps. The decoder's weights
+  out of the unit are left as they are (the decoder is a network: there is no residual direction to copy).
 """
 
 from __future__ import annotations
@@ -81,12 +84,13 @@ class AuxKMembers(MemberAutoencoder):
 class Resampler(keras.callbacks.Callback):
     """Dead-latent resampling at the end of the given epochs (1-based), each member on its own training images."""
 
-    def __init__(self, train_images_M, epochs, seed: int = 0, scale: float = 0.2):
+    def __init__(self, train_images_M, epochs, seed: int = 0):
         super().__init__()
         self.train_images_M = np.asarray(train_images_M, "float32")  # (M, N, 28, 28)
-        self.epochs, self.scale = {int(e) for e in epochs}, float(scale)
+        self.epochs = {int(e) for e in epochs}
         self.rng = np.random.default_rng([int(seed), 3])
-        self.rows: list[dict] = []  # one per (epoch, member): units resampled
+        self.rows: list[dict] = []  # one per (epoch, member): units resampled, and how many of the last ones died again
+        self.previous: dict[int, set] = {}
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 not in self.epochs:
@@ -105,15 +109,18 @@ class Resampler(keras.callbacks.Callback):
         reset_K, reset_b = np.zeros(K.shape, bool), np.zeros(b.shape, bool)
         for m in range(z.shape[0]):
             dead = np.flatnonzero(np.all(np.abs(z[m]) < THRESHOLD, axis=0))
-            self.rows.append({"epoch": epoch + 1, "member": m, "resampled": len(dead)})
+            again = len(self.previous.get(m, set()) & set(dead.tolist()))
+            self.rows.append({"epoch": epoch + 1, "member": m, "resampled": len(dead), "dead_again": again})
+            self.previous[m] = set(dead.tolist())
             if not len(dead):
                 continue
-            alive = np.setdiff1d(np.arange(K.shape[-1]), dead)
-            norm = float(np.linalg.norm(K[m][:, alive], axis=0).mean()) if len(alive) else 1.0
+            kept = np.abs(z[m][np.abs(z[m]) >= THRESHOLD])
+            size = float(np.median(kept)) if kept.size else 1.0
             weights = losses[m] ** 2
             picks = self.rng.choice(len(weights), size=len(dead), p=weights / weights.sum())
-            directions = inputs[m][picks] / np.maximum(np.linalg.norm(inputs[m][picks], axis=1, keepdims=True), 1e-12)
-            K[m][:, dead] = (self.scale * norm * directions).T
+            sources = inputs[m][picks]  # (dead, fan_in): the latent layer's input for each drawn image
+            # pre-activation on its source image = the median size of a kept value, so the unit enters Top-K there
+            K[m][:, dead] = (sources * size / np.maximum(np.sum(sources**2, axis=1, keepdims=True), 1e-12)).T
             b[m][dead] = 0.0
             reset_K[m][:, dead], reset_b[m][dead] = True, True
         kernel.assign(K)
@@ -131,7 +138,8 @@ def train_v3(remedy: str, data, seeds, k_aux: int = 64, auxk_alpha=1 / 32, resam
     ``auxk_alpha`` is one AuxK weight for all seeds or one per seed (so several weights train as one computation).
     ``settings`` are train_many's (epochs, batch_size, learning_rate, labels, latent_dim, k, ...). AuxK counts a
     unit dead after one epoch's worth of training samples without firing; with resampling, each fit's metrics
-    gain ``resampled_units`` (units given new weights, summed over the resampling epochs).
+    gain ``resampled_units`` (units given new weights, summed over the resampling epochs) and
+    ``resampled_dead_again`` (units resampled at one event and dead again at the next).
     """
     if remedy not in REMEDIES:
         raise ValueError(f"remedy must be one of {REMEDIES}, got {remedy!r}")
@@ -143,7 +151,9 @@ def train_v3(remedy: str, data, seeds, k_aux: int = 64, auxk_alpha=1 / 32, resam
     if remedy == "resample":
         resampler = Resampler(np.stack([d.train for d in datasets]), resample_epochs, seed=int(seeds[0]))
         fits = train_many("v3", datasets, seeds, callbacks=[resampler], **settings)
-        for m, fit in enumerate(fits):  # how many units each member had resampled, over all resampling epochs
-            fit.metrics["resampled_units"] = sum(row["resampled"] for row in resampler.rows if row["member"] == m)
+        for m, fit in enumerate(fits):  # units each member had resampled over all events, and how many died again
+            rows = [row for row in resampler.rows if row["member"] == m]
+            fit.metrics["resampled_units"] = sum(row["resampled"] for row in rows)
+            fit.metrics["resampled_dead_again"] = sum(row["dead_again"] for row in rows)
         return fits
     return train_many("v3", datasets, seeds, **settings)

@@ -83,13 +83,17 @@ def test_probes_read_what_a_code_holds_and_nothing_from_noise():
         assert scores["held"] > 0.9 and scores["absent"] < 0.1, (kind, scores)
 
 
-def test_orbit_targets_are_the_start_the_first_pixels_and_the_main_component():
+def test_orbit_targets_are_the_folded_start_the_first_pixels_and_the_main_components():
     images = chaos.logistic_images(50, seed=3)
-    targets = probes.orbit_targets(images, 3, images, chaos.logistic_starts(50, seed=3))
-    assert list(targets.columns) == ["x0", "x1", "x2", "x3", "pc1"]
-    x0 = targets.x0.to_numpy()
+    targets = probes.orbit_targets(images, 3, images, chaos.logistic_starts(50, seed=3), n_components=2)
+    assert list(targets.columns) == ["x0", "x1", "x2", "x3", "pc1", "pc2"]
+    x0 = chaos.logistic_starts(50, seed=3)
+    np.testing.assert_allclose(targets.x0, np.minimum(x0, 1 - x0))
     np.testing.assert_allclose(targets.x1, 3.99 * x0 * (1 - x0), rtol=1e-6)
     np.testing.assert_allclose(targets.x2, images[:, 0, 1], rtol=1e-6)
+    # the principal subspace is read back whole from the pixels, and scored as one target
+    scores = probes.probe_scores(images, targets, images, targets)
+    assert set(scores) == {"x0", "x1", "x2", "x3", "pcs"} and scores["pcs"] > 0.99
 
 
 def test_effective_rank_counts_the_directions_a_code_spreads_over():
