@@ -63,12 +63,16 @@ def mean_predictor_mse(train: np.ndarray, test: np.ndarray) -> float:
     return mse(test, np.broadcast_to(np.mean(train, axis=0), test.shape))
 
 
-def pca_reconstruction(train: np.ndarray, test: np.ndarray, n_components: int) -> np.ndarray:
-    """Linear baseline: project test images on the top principal axes of the training images and back."""
+def principal_axes(train: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training images' mean (pixels,) and their top ``n_components`` principal axes (n_components, pixels)."""
     x_train = train.reshape(len(train), -1).astype(np.float64)
     centre = x_train.mean(axis=0)
-    _, _, vt = np.linalg.svd(x_train - centre, full_matrices=False)
-    axes = vt[:n_components]
+    return centre, np.linalg.svd(x_train - centre, full_matrices=False)[2][:n_components]
+
+
+def pca_reconstruction(train: np.ndarray, test: np.ndarray, n_components: int) -> np.ndarray:
+    """Linear baseline: project test images on the top principal axes of the training images and back."""
+    centre, axes = principal_axes(train, n_components)
     x_test = test.reshape(len(test), -1).astype(np.float64) - centre
     return ((x_test @ axes.T) @ axes + centre).reshape(test.shape)
 

@@ -22,6 +22,8 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .metrics import principal_axes
+
 PROBES = ("ridge", "mlp")
 
 
@@ -36,9 +38,7 @@ def orbit_targets(
         starts = np.asarray(starts, np.float64)
         columns["x0"] = np.minimum(starts, 1.0 - starts)
     columns.update({f"x{t}": flat[:, t - 1] for t in range(1, n_iterates + 1)})
-    train = train_images.reshape(len(train_images), -1).astype(np.float64)
-    centre = train.mean(axis=0)
-    axes = np.linalg.svd(train - centre, full_matrices=False)[2][:n_components]
+    centre, axes = principal_axes(train_images, n_components)
     scores = (flat - centre) @ axes.T
     columns.update({f"pc{i + 1}": scores[:, i] for i in range(scores.shape[1])})
     return pd.DataFrame(columns)
