@@ -24,6 +24,7 @@ SIZES = (
     "latent_dim",
     "small_latent",
     "image_latents",
+    "wide_latents",
     "synthetic_latents",
     "dim",
     "n_features",
@@ -61,7 +62,13 @@ def estimate(values: dict) -> int:
     if values.get("vary_data"):
         data_sets = max(data_sets, n_seeds)
     # the Performance page times V4 at its default width
-    latents = max(get("latent_dim"), get("image_latents"), get("small_latent"), 128 if "members" in values else 0)
+    latents = max(
+        get("latent_dim"),
+        get("image_latents"),
+        get("wide_latents"),
+        get("small_latent"),
+        128 if "members" in values else 0,
+    )
     models = max(len(values.get("models") or values.get("autoencoders") or ()), 1)
     images = (get("n_train") + get("n_val") + get("n_test")) * data_sets + get("n_identical")
     total = images * PIXELS * FLOAT64 * 2

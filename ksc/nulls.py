@@ -16,6 +16,8 @@ References, all read from the chapters' results files:
   variance, dead-unit and sparsity claims on logistic images, each K of the sweep, and the ratios between
   architectures; and for the Section 1.2 divergence test's first distance, the same model's latent distance
   between unrelated images (the test's frames are unrelated images from their first row on);
+- ``on noise (same L0)``: chapter 09's SAEs trained on uniform noise, read at the L0 of the comparison, for
+  the Section 7.3 predictions about them;
 - ``construction``: Top-K keeps k of L units, so sparsity is 1 - k/L and k units are active whatever the
   weights; a variance that grows with K by construction shows no trend violations; 200 identical
   inputs have zero variance in every unit under any encoder.
@@ -135,6 +137,7 @@ def references(results_dir) -> pd.DataFrame:
                 if pd.notna(row.get(q))
             ]
     rows += _training_controls_references(results_dir)
+    rows += _sota_references(results_dir)
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
 
 
@@ -178,6 +181,22 @@ def _training_controls_references(results_dir) -> list[tuple]:
             if f"K={int(row.K)}" not in twins
         ]
     return rows
+
+
+def _sota_references(results_dir) -> list[tuple]:
+    """Chapter 09's SAEs trained on uniform noise, read at the same L0 as on logistic images."""
+    record = _record(results_dir, "09_sota_saes")
+    if record is None or "matched" not in record["tables"]:
+        return []
+    matched = record["tables"]["matched"]
+    width = record["parameters"].get("image_latents", 128)
+    noise = matched[(matched.dataset == "noise") & (matched.n_latents == width) & matched.read.astype(bool)]
+    means = noise.groupby("model").mean(numeric_only=True)
+    return [
+        (f"{kind} on noise (same L0)", f"{kind} (logistic)", q, float(means.loc[kind, q]), "09_sota_saes")
+        for kind in means.index
+        for q in ("variance", "dead_fraction")
+    ]
 
 
 def construction_value(kind: str, model: str, parameters: dict) -> float | None:

@@ -265,7 +265,7 @@ RULES: dict[str, Rule] = {
     "null_data": Rule("flag", "train the same grid on uniform-noise images too (the null reference for every K)"),
     "pca_components": Rule("ints", "PCA baselines (32 is V4's number of kept units)", low=1, high=784),
     # training controls (chapter 10)
-    "long_epochs": _n("epochs of the convergence runs (the learning curves)", 2),
+    "long_epochs": _n("epochs of the longer runs that check convergence", 2),
     "learning_rates": Rule("reals", "Adam learning rates of the convergence runs", low=0.0, high=1.0, low_open=True),
     "convergence_models": Rule(
         "choices", "architectures trained to convergence at every learning rate", options=MODELS
@@ -358,6 +358,32 @@ RULES: dict[str, Rule] = {
     ),
     "sensitivity_rms": Rule("reals", "input RMS values of the sensitivity grid", **POSITIVE),
     "sensitivity_betas": Rule("reals", "beta values of the sensitivity grid", **NON_NEGATIVE),
+    # the SAEs of the draft's Section 7.3 (chapter 09)
+    "sae_kinds": Rule(
+        "choices",
+        "SAE kinds trained: JumpReLU and Gated (named by Section 7.3), ReLU-L1 and TopK+AuxK (before them)",
+        options=_constant("ksc.sae_variants", "VARIANT_KINDS"),
+    ),
+    "l1_penalties": Rule("reals", "ReLU-L1 SAE: coefficients of the decoder-norm-weighted L1 term, swept", **POSITIVE),
+    "jumprelu_penalties": Rule("reals", "JumpReLU SAE: coefficients of the L0 term, swept", **POSITIVE),
+    "gated_penalties": Rule("reals", "Gated SAE: coefficients of the L1 term on the gate, swept", **POSITIVE),
+    "target_l0": _n(
+        "active latents per sample at which the SAEs are compared, and V4's K (the draft: 75 % sparsity of 128, so 32)",
+        1,
+        _labelled("image_latents", lambda c: c["image_latents"]),
+    ),
+    "jumprelu_theta0": Rule(
+        "real",
+        "JumpReLU's initial threshold, in the paper's units (inputs of mean squared norm 1; paper: 0.001)",
+        **POSITIVE,
+    ),
+    "jumprelu_bandwidth": Rule(
+        "real", "JumpReLU's pseudo-derivative bandwidth, in the paper's units (paper: 0.001)", **POSITIVE
+    ),
+    "wide_latents": _n("latents of the wider dictionaries (logistic images, first seed only)"),
+    "wide_penalty_factor": Rule(
+        "real", "the wider dictionaries' coefficients: every penalty grid times this factor", **POSITIVE
+    ),
     # timing (the Performance page)
     "members": Rule("ints", "numbers of models trained together (M) by ksc's trainer", low=1),
     "repeats": _n("alternating repeats of both ways of training"),
@@ -371,6 +397,11 @@ CHAPTER_RULES: dict[str, dict[str, dict]] = {
     "02_k_ablation": {"ks": dict(min_len=2)},  # a sweep needs two K
     "03_fair_baselines": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per model
     "04_henon": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per system
+    # the Section 7.3 predictions are about logistic images; noise is the chapter's null control
+    "09_sota_saes": {
+        "datasets": dict(must_include=("logistic", "noise")),
+        "sae_kinds": dict(must_include=("jumprelu", "gated")),
+    },
     # the conclusions this chapter feeds compare these architectures on chaotic images and on noise
     "10_training_controls": {
         "datasets": dict(must_include=("logistic", "noise")),

@@ -566,3 +566,19 @@ def origin_divergence_figure(latent: np.ndarray, images: np.ndarray, unrelated: 
         ax.set_xlabel("frame t")
     fig.tight_layout()
     return fig
+
+
+def l0_curves(runs: pd.DataFrame, target: float, by: str = "dataset"):
+    """L0 against the penalty coefficient (log axis), one panel per data set, mean ± sd over seeds per model,
+    with the target L0 as a dashed line."""
+    groups = list(runs[by].unique())
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False, sharey=True)
+    for ax, group in zip(axes[0], groups):
+        for model, data in runs[runs[by] == group].groupby("model", sort=False):
+            mean, sd = mean_sd(data, "coefficient", "l0")
+            ax.errorbar(mean.index, mean, yerr=sd, marker="o", capsize=3, label=model)
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1)
+        ax.set_xscale("log"), ax.set_xlabel("penalty coefficient λ"), ax.set_title(group, fontsize=10)
+    axes[0][0].set_ylabel("L0 (active latents per sample)"), axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

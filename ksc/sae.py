@@ -114,15 +114,25 @@ class TopKSAE(keras.Model):
         return x_hat_MBD
 
     def _auxk_loss(self, x_MBD, x_hat_MBD, z_MBL, pre_MBL):
-        """Per member: residual explained by the top 2k latents that have not fired for ``dead_after`` samples."""
-        fired_ML = ops.cast(ops.any(z_MBL > 0, axis=1), "float32")
-        since_ML = (self.since_fired + ops.cast(ops.shape(x_MBD)[1], "float32")) * (1.0 - fired_ML)
+        k_aux = [min(2 * k, self.n_latents) for k in self.ks]
+        loss_M, since_ML = auxk_loss(
+            x_MBD, x_hat_MBD, z_MBL, pre_MBL, self.W_dec, self.since_fired, self.dead_after, k_aux
+        )
         self.since_fired.assign(since_ML)
-        dead_MBL = ops.relu(pre_MBL) * ops.cast(since_ML > self.dead_after, "float32")[:, None, :]
-        z_aux_MBL = member_topk(dead_MBL, [min(2 * k, self.n_latents) for k in self.ks], by="value")
-        residual_MBD = ops.stop_gradient(x_MBD - x_hat_MBD)
-        error_M = ops.mean(ops.sum(ops.square(residual_MBD - ops.matmul(z_aux_MBL, self.W_dec)), axis=-1), axis=1)
-        return error_M / (ops.mean(ops.sum(ops.square(residual_MBD), axis=-1), axis=1) + 1e-8)
+        return loss_M
+
+
+def auxk_loss(x_MBD, x_hat_MBD, z_MBL, pre_MBL, W_dec_MLD, since_fired_ML, dead_after: int, k_aux):
+    """Gao et al.'s AuxK loss per member: how well the top ``k_aux[m]`` latents among those silent for more
+    than ``dead_after`` samples explain the residual, relative to the residual itself; also the updated
+    samples-since-fired counts."""
+    fired_ML = ops.cast(ops.any(z_MBL > 0, axis=1), "float32")
+    since_ML = (since_fired_ML + ops.cast(ops.shape(x_MBD)[1], "float32")) * (1.0 - fired_ML)
+    dead_MBL = ops.relu(pre_MBL) * ops.cast(since_ML > dead_after, "float32")[:, None, :]
+    z_aux_MBL = member_topk(dead_MBL, k_aux, by="value")
+    residual_MBD = ops.stop_gradient(x_MBD - x_hat_MBD)
+    error_M = ops.mean(ops.sum(ops.square(residual_MBD - ops.matmul(z_aux_MBL, W_dec_MLD)), axis=-1), axis=1)
+    return error_M / (ops.mean(ops.sum(ops.square(residual_MBD), axis=-1), axis=1) + 1e-8), since_ML
 
 
 def input_scale(train_ND: np.ndarray, rms: float = 1.0) -> float:

@@ -45,6 +45,10 @@ REFUSED = [
     (["run", "10", "-p", "resample_epochs", "[12]"], {}, "resample_epochs[0] = 12 is not allowed: an integer from 1"),
     (["run", "10", "-p", "models", "[v1, v2]"], {}, "including 'dense_relu', 'v3', 'v4'"),
     (["run", "10", "-p", "k_aux", "129"], {}, "k_aux = 129 is not allowed: an integer from 1 to 128"),
+    (["run", "09", "-p", "sae_kinds", "[relu_l1, topk_auxk]"], {}, "including 'jumprelu', 'gated'"),
+    (["run", "09", "-p", "target_l0", "200"], {}, "target_l0 = 200 is not allowed: an integer from 1 to 128"),
+    (["run", "09", "-p", "jumprelu_theta0", "0"], {}, "jumprelu_theta0 = 0 is not allowed: a finite number in (0.0"),
+    (["run", "09", "-p", "wide_latents", "100000000"], {}, "wide_latents = 100000000 is not allowed: at most "),
     (["run", "99"], {}, "chapter '99' is not one of"),
     (["run", "01", "-f", "missing.yml"], {}, "parameter file missing.yml does not exist"),
     (["run", "01", "-f", "bad.yml"], {"bad.yml": NOT_YAML}, "bad.yml, line 2, column 7 is not valid YAML"),
@@ -56,7 +60,7 @@ REFUSED = [
     (["sweep", "00", "-p", "n_show", "0,-1"], {}, "no point of the sweep is valid; point 1/2 (n_show=0) not run"),
     (["check", "no-such-site"], {}, "no-such-site holds no built website (no index.html)"),
     (["check", "empty"], {"empty/.keep": ""}, "empty holds no built website"),
-    (["check", "site"], {"site/index.html": "<html></html>"}, "site lacks 14 page(s) the table of contents names"),
+    (["check", "site"], {"site/index.html": "<html></html>"}, "site lacks 15 page(s) the table of contents names"),
 ]
 
 

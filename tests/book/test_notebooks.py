@@ -31,6 +31,7 @@ def test_there_are_chapters():
         "06_vsae",
         "07_controls",
         "08_flows",
+        "09_sota_saes",
         "10_training_controls",
         "90_ledger",
     } <= set(STEMS)
@@ -235,3 +236,20 @@ def test_training_controls_measure_every_model_before_and_after_training(smoke_b
     origin = tables["origin_variance"]
     assert origin[origin.encoded.str.contains("x0 = 0.4")]["largest unit variance"].max() < 1e-8
     assert set(record["claims"].id) == {"s1.2-origin-d0", "s1.2-origin-ratio", "s6.1-v4-valloss-epoch4"}
+
+
+def test_sota_chapter_reads_every_sae_at_the_target_l0(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "09_sota_saes.json")
+    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["09_sota_saes"]
+    narrow = runs[runs.n_latents == smoke["image_latents"]]
+    sizes = narrow.groupby(["model", "dataset"]).size()
+    assert sizes[("jumprelu", "noise")] == len(smoke["jumprelu_penalties"]) * smoke["n_seeds"]
+    assert sizes[("topk_auxk", "logistic")] == len(smoke["ks"]) * smoke["n_seeds"]
+    assert (narrow[narrow.model == "topk_auxk"].l0 <= narrow[narrow.model == "topk_auxk"].coefficient + 1e-9).all()
+    assert set(runs[runs.n_latents == smoke["wide_latents"]].dataset) == {"logistic"}
+    matched = tables["matched"]
+    assert (matched.l0 == smoke["target_l0"]).all() and matched.read.isin([True, False]).all()
+    assert matched[~matched.read.astype(bool)].fve.isna().all()  # a missed target is never extrapolated
+    assert set(record["claims"].id) == {
+        f"s7.3-{kind}-{q}" for kind in ("jumprelu", "gated") for q in ("sparsity", "dead", "variance", "valloss")
+    }
