@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .chaos import Splits
+from .claims import accepts, load_registry
 from .metrics import sae_metrics
 from .sae_variants import train_variants
 from .stats import compare_two
@@ -165,3 +166,38 @@ def nearest_coefficients(matched: pd.DataFrame, grids: dict, kinds) -> dict:
         if np.isfinite(wanted):
             chosen[kind] = min(grids[kind], key=lambda c: abs(np.log(c) - np.log(wanted)))
     return chosen
+
+
+# an SAE whose every latent stays at 0: all units dead, no variance, and it outputs its decoder bias (the mean image)
+ALL_ZERO_CODE = {"dead_fraction": 1.0, "variance": 0.0}
+
+
+def null_checks(claim_table: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Whether each measured row's own rule would call a null 'reproduced': an all-zero code (its val loss is the
+    mean image's) and the same SAE trained on noise, read at the same L0 (``summary`` labels 'kind (noise)'), for its
+    variance and dead units."""
+    measured = summary.set_index(["model", "quantity"])["mean"]
+    registry = load_registry().set_index("id")
+
+    def passes(value: float, claim, row) -> bool:
+        tolerance = None if pd.isna(row.tolerance) else float(row.tolerance)
+        return bool(np.isfinite(value)) and accepts(float(value), row.claimed, row.rule, tolerance, claim.floor)
+
+    rows = []
+    for claim in claim_table[claim_table.verdict != "not testable here"].itertuples():
+        row = registry.loc[claim.id]
+        zero = claim.floor if claim.quantity == "val_loss" else ALL_ZERO_CODE.get(claim.quantity, np.nan)
+        noise = measured.get((str(claim.model).replace("(logistic)", "(noise)"), claim.quantity), np.nan)
+        if claim.quantity == "val_loss":  # a loss on other images: not comparable with a logistic-image claim
+            noise = np.nan
+        rows.append(
+            {
+                "id": claim.id,
+                "verdict": claim.verdict,
+                "all-zero code": zero,
+                "passes (all-zero code)": passes(zero, claim, row),
+                "same SAE on noise": noise,
+                "passes (on noise)": passes(noise, claim, row),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -253,3 +253,7 @@ def test_sota_chapter_reads_every_sae_at_the_target_l0(smoke_book):
     assert set(record["claims"].id) == {
         f"s7.3-{kind}-{q}" for kind in ("jumprelu", "gated") for q in ("sparsity", "dead", "variance", "valloss")
     }
+    nulls = tables["nulls"].set_index("id")
+    # a code that is all zeros meets the 'variance collapses' predictions, never the dead-unit bands of 45-80 %
+    assert nulls.loc[["s7.3-jumprelu-variance", "s7.3-gated-variance"], "passes (all-zero code)"].all()
+    assert not nulls.loc[["s7.3-jumprelu-dead", "s7.3-gated-dead"], "passes (all-zero code)"].any()
