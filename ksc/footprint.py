@@ -30,6 +30,10 @@ SIZES = (
     "n_features",
     "synthetic_train",
     "synthetic_test",
+    "count_samples",
+    "network_train",
+    "network_latents",
+    "overcomplete_latents",
     "n_frames",
     "n_runs",
     "members",
@@ -69,7 +73,7 @@ def estimate(values: dict) -> int:
         get("small_latent"),
         128 if "members" in values else 0,
     )
-    models = max(len(values.get("models") or values.get("autoencoders") or ()), 1)
+    models = max(len(values.get("models") or ()), 1)
     images = (get("n_train") + get("n_val") + get("n_test")) * data_sets + get("n_identical")
     total = images * PIXELS * FLOAT64 * 2
     total += get("n_test") * (PIXELS + latents) * FLOAT32 * n_seeds * models * 2  # every model's test outputs
@@ -80,6 +84,12 @@ def estimate(values: dict) -> int:
     total += get("synthetic_test") * get("synthetic_latents") * FLOAT32 * n_seeds * models
     total += get("n_features") * get("dim") * FLOAT64 * 2 + get("n_features") * synthetic // 8  # directions, masks
     total += 2 * get("dim") * get("synthetic_latents") * FLOAT32 * 4 * n_seeds
+    if values.get("betas"):  # chapter 06's design: at most 8 cells with AuxK on and off, each at every beta
+        members = 8 * len(values["betas"]) * max(len(values.get("ks") or ()), 1) * n_seeds
+        width = max(get("synthetic_latents"), get("network_latents"))
+        total += max(get("synthetic_test"), get("network_train")) * (width + get("dim")) * FLOAT32 * members
+        total += get("count_samples") * get("dim") * FLOAT64 * 2
+        total += get("synthetic_test") * get("overcomplete_latents") * FLOAT32 * n_seeds * 8
     return int(total)
 
 

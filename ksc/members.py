@@ -73,15 +73,22 @@ def _plan(reference: Autoencoder) -> list[tuple]:
 
 
 def member_topk(z_MBD, k_M, by: str = "abs"):
-    """Top-K per row with member m keeping k_M[m] entries (ties at the k-th value are all kept)."""
+    """Top-K per row with member m keeping k_M[m] entries (ties at the k-th value are all kept).
+
+    Members that share a k find their k-th value together, so no member pays for a larger k than its own."""
     scores = ops.abs(z_MBD) if by == "abs" else z_MBD
-    values, _ = ops.top_k(scores, k=int(np.max(k_M)))
-    kth = ops.take_along_axis(
-        values,
-        ops.reshape(ops.convert_to_tensor(np.asarray(k_M) - 1, "int32"), (-1, 1, 1))
-        * ops.ones_like(values[..., :1], dtype="int32"),
-        axis=-1,
-    )
+    k_M = np.asarray(k_M, "int32")
+    if len(set(k_M.tolist())) == 1:
+        kth = ops.top_k(scores, k=int(k_M[0]))[0][..., -1:]
+    else:
+        parts, order = [], []
+        for k in sorted(set(k_M.tolist())):
+            members = np.flatnonzero(k_M == k)
+            chosen = ops.take(scores, ops.convert_to_tensor(members.astype("int32")), axis=0)
+            parts.append(ops.top_k(chosen, k=int(k))[0][..., -1:])
+            order.extend(members.tolist())
+        back = np.argsort(np.asarray(order)).astype("int32")
+        kth = ops.take(ops.concatenate(parts, axis=0), ops.convert_to_tensor(back), axis=0)
     return z_MBD * ops.stop_gradient(ops.cast(scores >= kth, z_MBD.dtype))
 
 

@@ -184,7 +184,8 @@ def _constant(module: str, name: str) -> Callable:
 @lambda f: _labelled("the narrowest latent width", f)
 def _latents(checked: dict) -> int:
     """The narrowest latent width among the chapter's widths."""
-    return min(checked[n] for n in ("latent_dim", "image_latents", "synthetic_latents") if n in checked)
+    widths = ("latent_dim", "image_latents", "synthetic_latents", "network_latents")
+    return min(checked[n] for n in widths if n in checked)
 
 
 @lambda f: _labelled("what n_features and decay allow", f)
@@ -311,21 +312,37 @@ RULES: dict[str, Rule] = {
     # sparse autoencoders (chapter 06)
     "image_latents": _n("latents of every model on the images (V4's latent width in the KSC paper)"),
     "synthetic_latents": _n("SAE latents on the superposition benchmark"),
+    "network_latents": _n("SAE latents on the trained network's activations"),
     "ks": Rule("ints", "Top-K sizes swept (every model keeps k latents per sample)", low=1, high=_latents),
-    "autoencoders": Rule(
-        "choices",
-        "autoencoders compared; v4 runs on the images only",
-        options=_labelled("ksc.sae.SAE_KINDS and 'v4'", lambda c: _constant("ksc.sae", "SAE_KINDS")(c) + ("v4",)),
+    "image_ks": Rule(
+        "ints",
+        "Top-K sizes of the SAEs on the logistic images",
+        low=1,
+        high=_labelled("image_latents", lambda c: c["image_latents"]),
     ),
-    "beta": Rule("real", "vSAE weight of the KL term beta * 1/2 ||mu||^2 (the paper gives no value)", **NON_NEGATIVE),
+    "betas": Rule(
+        "reals",
+        "vSAE weights beta of the KL term beta * 1/2 ||mu||^2, a log grid (paper: none given; the authors' runs: 1)",
+        **NON_NEGATIVE,
+    ),
     "warmup_fraction": Rule(
         "real", "fraction of training over which beta rises linearly from 0 (KL annealing)", low=0.0, high=1.0
     ),
     "auxk_alpha": Rule(
-        "real", "weight of the AuxK loss for dead latents (0: off, as in the vSAE paper)", low=0.0, high=1e3
+        "real",
+        "weight of the AuxK loss for dead latents (Gao et al. and the vSAE authors' code: 1/32)",
+        low=0.0,
+        high=1e3,
     ),
+    "auxk_dead_after": _n("samples a latent must stay silent before AuxK treats it as dead (ours)"),
     "input_rms": Rule(
         "real", "SAE inputs scaled to this RMS per dimension (1: mean squared norm equals the dimension)", **POSITIVE
+    ),
+    "scale_rms": Rule("reals", "further input scales (RMS per dimension) of the scale check", min_len=0, **POSITIVE),
+    "scale_k": Rule(
+        "choice",
+        "k of the scale check and of the widest dictionary (one of ks)",
+        options=_labelled("ks", lambda c: tuple(c["ks"])),
     ),
     "dim": _n("superposition benchmark: dimension d of the samples", 2),
     "n_features": _n("superposition benchmark: number G of true feature directions"),
@@ -343,21 +360,42 @@ RULES: dict[str, Rule] = {
         low_open=True,
     ),
     "synthetic_train": _n("superposition benchmark: training samples", 2),
+    "synthetic_val": _n("superposition benchmark: validation samples (beta is chosen on these)", 2),
     "synthetic_test": _n("superposition benchmark: evaluation samples", 2),
+    "count_samples": _n("fresh samples on which dead latents are counted (the vSAE paper's histograms: 10^5 or more)"),
+    "overcomplete_latents": _n("latents of the widest dictionary on the superposition benchmark"),
     "synthetic_epochs": _n("epochs on the superposition benchmark"),
     "synthetic_batch_size": _n("minibatch size on the superposition benchmark"),
+    "authors_ks": Rule(
+        "ints",
+        "k values of the vSAE authors' form",
+        low=1,
+        high=_labelled("synthetic_latents", lambda c: c["synthetic_latents"]),
+    ),
+    "authors_learning_rate": Rule(
+        "real",
+        "peak learning rate of the vSAE authors' form (their recorded runs: 0.0008)",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+    ),
+    "authors_dead_after": _n("samples before the authors' AuxK treats a latent as dead (their code: 10,000,000)"),
+    "authors_clip_norm": Rule("real", "gradient-norm clip of the vSAE authors' form (their code: 1)", **POSITIVE),
+    "network_hidden": _n(
+        "hidden ReLU units of the network trained on the digits (its activations are the SAEs' data)", 2
+    ),
+    "network_train": _n("jittered digits whose network activations the SAEs train on", 2),
+    "network_epochs": _n("SAE epochs on the network's activations"),
+    "tpp_latents": _n(
+        "latents removed per digit in targeted probe perturbation",
+        1,
+        _labelled("network_latents", lambda c: c["network_latents"]),
+    ),
     "k_map": Rule(
         "choice",
         "k of the firing-density histograms and decoder maps (one of ks)",
         options=_labelled("ks", lambda c: tuple(c["ks"])),
     ),
-    "sensitivity_k": _n(
-        "k of the vSAE sensitivity grid on the superposition benchmark",
-        1,
-        _labelled("synthetic_latents", lambda c: c["synthetic_latents"]),
-    ),
-    "sensitivity_rms": Rule("reals", "input RMS values of the sensitivity grid", **POSITIVE),
-    "sensitivity_betas": Rule("reals", "beta values of the sensitivity grid", **NON_NEGATIVE),
     # the SAEs of the draft's Section 7.3 (chapter 09)
     "sae_kinds": Rule(
         "choices",
@@ -397,6 +435,7 @@ CHAPTER_RULES: dict[str, dict[str, dict]] = {
     "02_k_ablation": {"ks": dict(min_len=2)},  # a sweep needs two K
     "03_fair_baselines": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per model
     "04_henon": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per system
+    "06_vsae": {"n_seeds": dict(low=2)},  # the factorial's effects are tested over seeds
     # the Section 7.3 predictions are about logistic images; noise is the chapter's null control
     "09_sota_saes": {
         "datasets": dict(must_include=("logistic", "noise")),

@@ -202,20 +202,41 @@ def test_audit_flags_missing_results_and_unmeasured_claims(tmp_path):
     assert book.audit(tmp_path, ["a", "b"]) == ["a: x1", "b: no results file"]
 
 
-def test_vsae_chapter_measures_every_model_on_both_data_sets(smoke_book):
+def test_vsae_chapter_judges_a_tuned_factorial_design_per_k(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "06_vsae.json")
-    metrics, smoke = record["metrics"], book.load_parameter_file(SMOKE)["06_vsae"]
+    metrics, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["06_vsae"]
+    # the judged runs: the TopK SAE and both vSAEs at one chosen beta, every data set, k and seed
     sizes = metrics.groupby(["dataset", "model"]).size()
-    runs = len(smoke["ks"]) * smoke["n_seeds"]
-    assert dict(sizes) == {("logistic", m): runs for m in ("topk_sae", "vsae", "vsae_mean", "v4")} | {
-        ("superposition", m): runs for m in ("topk_sae", "vsae", "vsae_mean")
+    n = smoke["n_seeds"]
+    assert dict(sizes) == {
+        (d, m): n * len(smoke["image_ks"] if d == "logistic" else smoke["ks"])
+        for d in ("superposition", "network", "logistic")
+        for m in ("topk_sae", "vsae", "vsae_mean")
     }
-    assert (metrics.l0 <= metrics.k + 1e-9).all() and metrics.dead_fraction.between(0, 1).all()
-    assert metrics[metrics.dataset == "superposition"].mmcs.between(-1, 1).all()
+    chosen = tables["chosen"]
+    assert set(chosen.beta) <= set(smoke["betas"])
+    for row in chosen[chosen.meets_margin.astype(bool)].itertuples():  # the rule: within 0.05 of the TopK SAE
+        assert row.variant_val_fve >= row.topk_val_fve - 0.05
+    design = tables["design"]
+    assert (design.l0 <= design.k + 1e-9).all() and design.dead_fraction.between(0, 1).all()
+    counted = design[design.dataset == "superposition"].dead_counted.dropna()
+    assert len(counted) and counted.between(0, 1).all()  # dead latents counted on the fresh samples
+    # the 2 x 2 has every cell at every k and beta on the superposition benchmark
+    effects = tables["effects"]
+    assert len(effects) == len(smoke["ks"]) * len(smoke["betas"]) and set(effects.dataset) == {"superposition"}
+    assert effects[["neither", "sampling only", "KL only", "sampling and KL"]].notna().all().all()
+    # every registry row measured here has a verdict at every k it was measured at
+    by_k = tables["by_k"]
+    assert set(by_k[by_k.id == "vsae-living-superposition"].k) == set(smoke["ks"])
     table = record["claims"].set_index("id")
     assert table.loc["vsae-s4.2-one-sixth", "measured"] == pytest.approx(1227 / 6970)
     assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # 0.176 is not below one sixth
     assert table.loc[table.index.str.startswith("vsae-living-"), "measured"].notna().all()
+    assert table.loc["vsae-tpp-network", "verdict"] != "not testable here"
+    compared = tables["authors_vs_ours"]
+    assert {"living (authors' code)", "living (ours)"} <= set(compared.columns) and set(compared.k) == set(
+        smoke["authors_ks"]
+    )
 
 
 def test_training_controls_measure_every_model_before_and_after_training(smoke_book):

@@ -127,3 +127,25 @@ def test_the_no_fixed_point_claim_is_judged_by_arithmetic(tmp_path):
     table = ledger.build(tmp_path)
     judged = conclusions.evaluate(tmp_path, table, ledger.distinct(table)).set_index("id")
     assert judged.loc["ksc-no-fixed-points", "verdict"] == "not supported"  # f(0) = 0
+
+
+def test_a_row_judged_at_every_k_keeps_the_chapters_combined_verdict(tmp_path):
+    rows = pd.DataFrame(
+        [
+            # pooled over k the gap 0.02 would be 'reproduced'; the chapter judged it per k and combined to 'partly'
+            {
+                "id": "vsae-fve-superposition",
+                "measured": 0.02,
+                "sd": 0.001,
+                "n": 12,
+                "verdict": "partly",
+                "by_k": "k=4: -0.007 cannot tell; k=8: 0.039 reproduced",
+            },
+            {"id": "vsae-s4.2-one-sixth", "measured": 0.176, "sd": float("nan"), "n": 1, "verdict": "not reproduced"},
+        ]
+    )
+    write_results(tmp_path, "06_vsae", {}, pd.DataFrame([{"model": "vsae"}]), claims=rows)
+    table = ledger.build(tmp_path).set_index("id")
+    assert table.loc["vsae-fve-superposition", "verdict"] == "partly"
+    assert "judged at every k" in table.loc["vsae-fve-superposition", "reason"]
+    assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # no by_k: the ledger's own rule

@@ -74,11 +74,9 @@ def test_reconstruction_metrics_on_hand_made_arrays():
     np.testing.assert_allclose(firing_frequency(z), [0.0, 1.0, 0.5])
 
 
-def _sae(kind="topk_sae", dim=12, n_latents=40, ks=(5,), seeds=(0,), **kwargs):
+def _sae(kind="topk_sae", dim=12, n_latents=40, ks=(5,), seeds=(0,), beta=1.0, **kwargs):
     samples = np.random.default_rng(0).standard_normal((64, dim)).astype("float32")
-    model = sae.TopKSAE(
-        samples, n_latents, list(ks), list(seeds), variational=kind != "topk_sae", sample=kind == "vsae", **kwargs
-    )
+    model = sae.TopKSAE(samples, n_latents, list(ks), list(seeds), **sae.kind_switches(kind, beta), **kwargs)
     return model, samples
 
 
@@ -151,3 +149,82 @@ def test_auxk_loss_is_finite_and_counts_samples_since_a_latent_fired():
     fired = _np(model.encode(x[None, :16])[0])[0].any(axis=0)
     assert set(np.unique(since[fired])) <= {0.0} and (since[~fired] == 16).all()
     assert np.isfinite(float(_np(model.losses[-1])))
+
+
+def test_member_topk_by_groups_of_k_matches_numpy():
+    from ksc.members import member_topk
+
+    z = np.random.default_rng(3).standard_normal((4, 5, 12)).astype("float32")
+    ks = [2, 5, 2, 7]
+    kept = _np(member_topk(z, ks, by="abs"))
+    for m, k in enumerate(ks):
+        kth = -np.sort(-np.abs(z[m]), axis=-1)[:, k - 1 : k]
+        np.testing.assert_array_equal(kept[m], np.where(np.abs(z[m]) >= kth, z[m], 0.0))
+        assert ((kept[m] != 0).sum(axis=-1) == k).all()
+
+
+def test_switches_are_per_member_noise_and_kl():
+    samples = np.random.default_rng(0).standard_normal((64, 8)).astype("float32")
+    model = sae.TopKSAE(samples, 24, [4, 4, 4], [0, 1, 2], noise=[0, 1, 0], beta=[0.0, 0.0, 2.0], warmup_steps=1)
+    x = np.stack([samples[:16]] * 3)
+    twice = [_np(model.encode(x, training=True)[0]) for _ in range(2)]
+    np.testing.assert_array_equal(twice[0][[0, 2]], twice[1][[0, 2]])  # members without noise: deterministic
+    assert not np.allclose(twice[0][1], twice[1][1])  # the sampling member draws new noise every time
+    model(np.tile(np.arange(16)[:, None], (1, 3)), training=True)
+    mu = _np(model.encode(np.stack([samples[:16]] * 3))[2])
+    expected = 2.0 * 0.5 * np.mean(np.sum(mu[2] ** 2, axis=-1))  # only member 2 has a KL term (ramp 1 after 1 step)
+    assert float(_np(model.losses[1])) == pytest.approx(expected, rel=1e-5)
+
+
+def test_authors_form_starts_short_uncentred_and_is_never_renormalised():
+    small = superposition.make_superposition(n_train=512, n_test=64, dim=8, n_features=16, n_active=2.0, seed=1)
+    member = {"model": "vsae_mean", "k": 2, "seed": 4, "noise": 0.0, "beta": 1.0, "auxk_alpha": 1 / 32}
+    model = sae.TopKSAE(small.train, 32, [2], [4], beta=1.0, form="authors")
+    np.testing.assert_allclose(np.linalg.norm(_np(model.W_dec), axis=-1), sae.AUTHORS_INIT_NORM, rtol=1e-5)
+    assert np.all(_np(model.b_dec) == 0)
+    fit = sae.train_members(
+        small.train, small.test, [member], 32, epochs=2, batch_size=64, form="authors", clip_norm=1.0
+    )
+    assert fit[0].metrics["form"] == "authors" and np.isfinite(fit[0].metrics["fve"])
+    ours = sae.train_members(small.train, small.test, [member], 32, epochs=2, batch_size=64)
+    assert ours[0].metrics["fve"] != pytest.approx(fit[0].metrics["fve"], abs=1e-6)
+
+
+def test_per_member_clipping_scales_each_member_alone():
+    optimizer = sae.MemberClipAdam(1.0, learning_rate=1e-3)
+    grads = [np.array([[3.0, 4.0], [0.3, 0.4]], "float32"), np.array([[0.0], [0.0]], "float32")]
+    clipped = [_np(g) for g in optimizer._clip_gradients([sae.ops.convert_to_tensor(g) for g in grads])]
+    np.testing.assert_allclose(clipped[0], [[0.6, 0.8], [0.3, 0.4]], rtol=1e-5)  # member 0 had norm 5, member 1 0.5
+
+
+def test_authors_schedule_warms_up_and_decays():
+    schedule = sae.authors_schedule(1.0, 20_000)
+    rates = [float(_np(schedule(step))) for step in (0, 200, 400, 16_000, 18_000, 20_000)]
+    assert rates[0] == 0.0 and rates[2] == 1.0 and rates[3] == 1.0
+    assert rates[1] == pytest.approx(0.5) and rates[4] == pytest.approx(0.5) and rates[5] == 0.0
+
+
+def test_firing_counts_and_extra_codes_agree_with_the_codes(small):
+    members = [{"model": "topk_sae", "k": k, "seed": 1, "noise": 0.0, "beta": 0.0, "auxk_alpha": 0.0} for k in (2, 4)]
+    fits = sae.train_members(
+        small.train,
+        small.test,
+        members,
+        32,
+        epochs=1,
+        batch_size=64,
+        count_ND=small.test,
+        extra_ND=small.test,
+        probe_ND=small.test[:100],
+    )
+    for fit in fits:
+        np.testing.assert_allclose(fit.extra_codes, fit.codes, rtol=1e-6)
+        assert fit.metrics["dead_counted"] == pytest.approx(fit.metrics["dead_fraction"])
+        assert len(fit.history) == 1 and -1 <= fit.history[0]["probe_fve"] <= 1
+
+
+def test_counting_a_subset_of_members_matches_encoding_all_of_them():
+    model, x = _sae(ks=(3, 6, 3), seeds=(0, 1, 2), dim=12, n_latents=40)
+    full = _np(model.encode(sae._member_inputs(model, x))[0])
+    np.testing.assert_array_equal(sae.firing_counts(model, x), (full != 0).sum(axis=1))
+    np.testing.assert_array_equal(sae.firing_counts(model, x, [2, 0]), (full[[2, 0]] != 0).sum(axis=1))

@@ -1,0 +1,98 @@
+"""Chapter 06's figures: the living-fraction / FVE trade-off across beta, the 2 x 2 of noise and KL on dead
+latents, and the validation curves that show how far training went."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+LABELS = {
+    "topk_sae": "TopK SAE",
+    "vsae": "vSAE, sampling + KL (as described)",
+    "vsae_mean": "vSAE, KL only (as the authors' code runs)",
+    "noise_only": "sampling only",
+}
+COLOURS = {"topk_sae": "black", "vsae": "tab:red", "vsae_mean": "tab:blue", "noise_only": "tab:orange"}
+
+
+def frontier_figure(frontier: pd.DataFrame, auxk: bool = True):
+    """Living fraction against FVE, one panel per data set: each vSAE's beta grid as a line per k (marker size
+    grows with beta), the TopK SAE as a cross per k."""
+    datasets = list(dict.fromkeys(frontier.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.0 * len(datasets), 4.0), squeeze=False)
+    ks = sorted(frontier.k.unique())
+    shades = dict(zip(ks, np.linspace(0.35, 1.0, len(ks))))
+    for ax, dataset in zip(axes[0], datasets):
+        rows = frontier[(frontier.dataset == dataset) & (frontier.auxk == auxk)]
+        for model in ("vsae", "vsae_mean"):
+            for k in ks:
+                line = rows[(rows.model == model) & (rows.k == k)].sort_values("beta")
+                if line.empty:
+                    continue
+                ax.plot(line.fve, line.living, color=COLOURS[model], alpha=shades[k], linewidth=1)
+                ax.scatter(
+                    line.fve,
+                    line.living,
+                    s=12 + 40 * np.arange(len(line)),
+                    color=COLOURS[model],
+                    alpha=shades[k],
+                    label=LABELS[model] if k == ks[-1] else None,
+                )
+        topk = rows[rows.model == "topk_sae"]
+        ax.scatter(topk.fve, topk.living, marker="x", color="black", s=40, label=LABELS["topk_sae"])
+        for r in topk.itertuples():
+            ax.annotate(f"k={r.k}", (r.fve, r.living), fontsize=7, xytext=(3, -8), textcoords="offset points")
+        ax.axhline(0.18, color="gray", linestyle=":", linewidth=1)
+        ax.text(ax.get_xlim()[0], 0.19, "paper: 18 % of the TopK SAE's", fontsize=7, color="gray")
+        ax.set_xlabel("FVE (test)"), ax.set_ylabel("living fraction of latents"), ax.set_title(dataset, fontsize=10)
+        ax.set_ylim(-0.03, 1.05)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def factorial_figure(rows: pd.DataFrame):
+    """Dead fraction in the four cells of sampling x KL (one row per data set and k, each at its own beta), per k,
+    one panel per data set."""
+    datasets = list(dict.fromkeys(rows.dataset))
+    cells = ["neither", "sampling only", "KL only", "sampling and KL"]
+    colours = ["black", "tab:orange", "tab:blue", "tab:red"]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.0 * len(datasets), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        part = rows[rows.dataset == dataset].sort_values("k")
+        x = np.arange(len(part))
+        for i, (cell, colour) in enumerate(zip(cells, colours)):
+            ax.bar(x + (i - 1.5) * 0.2, part[cell], width=0.2, color=colour, label=cell)
+        ax.set_xticks(x, [f"k={k}\nβ={b:g}" for k, b in zip(part.k, part.beta)])
+        ax.set_ylabel("dead fraction"), ax.set_title(dataset, fontsize=10)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def convergence_figure(curves: pd.DataFrame):
+    """Validation FVE and silent fraction after every epoch (median over seeds), per data set and cell at the
+    largest beta, one line per k."""
+    datasets = list(dict.fromkeys(curves.dataset))
+    fig, axes = plt.subplots(2, len(datasets), figsize=(4.6 * len(datasets), 5.6), squeeze=False)
+    for j, dataset in enumerate(datasets):
+        part = curves[(curves.dataset == dataset) & curves.auxk]
+        top = part.beta.max()
+        part = part[(part.beta == top) | (part.model == "topk_sae")]
+        for (model, k), group in part.groupby(["model", "k"]):
+            median = group.groupby("epoch")[["val_fve", "val_silent"]].median()
+            for i, column in enumerate(("val_fve", "val_silent")):
+                axes[i][j].plot(
+                    median.index,
+                    median[column],
+                    color=COLOURS.get(model, "gray"),
+                    alpha=0.4 + 0.6 * k / part.k.max(),
+                    label=f"{model} k={k}",
+                )
+        axes[0][j].set_title(f"{dataset} (KL cells at beta {top:g})", fontsize=10)
+        axes[0][j].set_ylabel("validation FVE"), axes[1][j].set_ylabel("silent fraction (validation)")
+        axes[1][j].set_xlabel("epoch")
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
