@@ -328,6 +328,7 @@ def convergence(fits: list, dataset: str) -> pd.DataFrame:
                     "k": m["k"],
                     "beta": m["beta"],
                     "auxk": m["auxk"],
+                    "rms": m.get("rms"),
                     "seed": m["seed"],
                     "epoch": h["epoch"],
                     "val_fve": h.get("probe_fve"),
@@ -335,6 +336,16 @@ def convergence(fits: list, dataset: str) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def at_chosen(curves: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The curves of the runs the registry judges: the TopK SAE and each vSAE at its chosen beta (AuxK on, main
+    input scale)."""
+    main = curves[curves.auxk & curves.rms.isna()]
+    picked = chosen[chosen.auxk == HEADLINE_AUXK].rename(columns={"variant": "model"})[
+        ["dataset", "k", "model", "beta"]
+    ]
+    return pd.concat([main[main.model == "topk_sae"], main.merge(picked, on=["dataset", "k", "model", "beta"])])
 
 
 def convergence_summary(curves: pd.DataFrame, tail: float = 0.25) -> pd.DataFrame:
@@ -423,6 +434,7 @@ def verdict_paragraph(
     effects: pd.DataFrame,
     runs: pd.DataFrame,
     authors_vs_ours: pd.DataFrame | None = None,
+    convergence: pd.DataFrame | None = None,
 ) -> str:
     """The chapter's verdict, every number in it computed from the tables above."""
     lines = [f"**Verdict.** {claims.count_sentence(claim_table, 'registry rows this chapter answers')}."]
@@ -483,6 +495,17 @@ def verdict_paragraph(
             )
         else:
             lines.append(f"Without any KL term (β = 0) the authors' code path keeps alive {', '.join(parts)}.")
+    if convergence is not None and len(convergence):
+        kl = convergence[convergence.model == "vsae_mean"]
+        moving = kl[kl["largest silent-fraction change"] > 0.02]
+        if len(moving):
+            lines.append(
+                "Training was still moving: over the last quarter of its epochs the KL-only vSAE's silent fraction "
+                "changed by up to "
+                + ", ".join(f"{r['largest silent-fraction change']:.2f} ({r.dataset})" for _, r in moving.iterrows())
+                + ", so its dead-latent counts are those of this training length (the paper trains 20,000 steps) "
+                "and may grow with longer training."
+            )
     ratio = paper_count_ratio()
     lines.append(
         f"The paper's own counts give {ratio:.3f} of the SAE's histogram entries for the vSAE, "

@@ -72,14 +72,12 @@ def factorial_figure(rows: pd.DataFrame):
 
 
 def convergence_figure(curves: pd.DataFrame):
-    """Validation FVE and silent fraction after every epoch (median over seeds), per data set and cell at the
-    largest beta, one line per k."""
+    """Validation FVE and silent fraction after every epoch (median over seeds), per data set and cell, one line
+    per k (darker: larger k); the curves given are those to show (e.g. each vSAE at its chosen beta)."""
     datasets = list(dict.fromkeys(curves.dataset))
     fig, axes = plt.subplots(2, len(datasets), figsize=(4.6 * len(datasets), 5.6), squeeze=False)
     for j, dataset in enumerate(datasets):
-        part = curves[(curves.dataset == dataset) & curves.auxk]
-        top = part.beta.max()
-        part = part[(part.beta == top) | (part.model == "topk_sae")]
+        part = curves[curves.dataset == dataset]
         for (model, k), group in part.groupby(["model", "k"]):
             median = group.groupby("epoch")[["val_fve", "val_silent"]].median()
             for i, column in enumerate(("val_fve", "val_silent")):
@@ -87,12 +85,12 @@ def convergence_figure(curves: pd.DataFrame):
                     median.index,
                     median[column],
                     color=COLOURS.get(model, "gray"),
-                    alpha=0.4 + 0.6 * k / part.k.max(),
-                    label=f"{model} k={k}",
+                    alpha=0.35 + 0.65 * k / part.k.max(),
+                    label=f"{LABELS.get(model, model)}" if k == part.k.max() else None,
                 )
-        axes[0][j].set_title(f"{dataset} (KL cells at beta {top:g})", fontsize=10)
+        axes[0][j].set_title(dataset, fontsize=10)
         axes[0][j].set_ylabel("validation FVE"), axes[1][j].set_ylabel("silent fraction (validation)")
         axes[1][j].set_xlabel("epoch")
-    axes[0][-1].legend(fontsize=6, ncol=2)
+    axes[0][0].legend(fontsize=6)
     fig.tight_layout()
     return fig
