@@ -42,11 +42,8 @@ import numpy as np
 from keras import ops
 
 from .backend import keras
-from .chaos import Splits
 from .members import member_topk
 from .metrics import sae_metrics
-from .superposition import feature_recovery
-from .training import train_many
 
 SAE_KINDS = ("topk_sae", "vsae", "vsae_mean")  # vsae_mean: KL penalty, no sampling
 FORMS = ("ours", "authors")
@@ -484,54 +481,6 @@ def train_sae(
 ) -> SAEFit:
     """One SAE: :func:`train_saes` with a single member."""
     return train_saes(kind, train_ND, eval_ND, [k], [seed], n_latents, **settings)[0]
-
-
-def train_grid(
-    kinds,
-    train_ND: np.ndarray,
-    eval_ND: np.ndarray,
-    ks,
-    seeds,
-    n_latents: int,
-    features: np.ndarray | None = None,
-    log=print,
-    **settings,
-) -> list[SAEFit]:
-    """Every SAE kind at every k for every seed (one computation per kind); with the true ``features``,
-    adds feature recovery."""
-    runs = []
-    for kind in kinds:
-        start = time.perf_counter()
-        pairs = [(k, seed) for k in ks for seed in seeds]
-        group = train_saes(kind, train_ND, eval_ND, [k for k, _ in pairs], [s for _, s in pairs], n_latents, **settings)
-        if features is not None:
-            for run in group:
-                run.metrics.update(feature_recovery(features, run.decoder, run.codes.any(axis=0)))
-        runs += group
-        log(f"{kind:10s} k {list(ks)} x {len(seeds)} seeds, one computation: {time.perf_counter() - start:6.1f} s")
-    return runs
-
-
-def v4_fits(images: Splits, ks, seeds, latent_dim: int, **train_kwargs) -> list[SAEFit]:
-    """V4 (the KSC draft's model) at every k for every seed, trained the authors' way as one computation
-    (:func:`ksc.training.train_many`), measured like an SAE on the flattened test images."""
-    pairs = [(k, seed) for k in ks for seed in seeds]
-    trained = train_many(
-        "v4", images, [s for _, s in pairs], ks=[k for k, _ in pairs], latent_dim=latent_dim, **train_kwargs
-    )
-    runs = []
-    for (k, seed), run in zip(pairs, trained):
-        flat = [a.reshape(len(a), -1) for a in (images.test, run.reconstruction, images.train)]
-        metrics = {
-            "model": "v4",
-            "seed": seed,
-            "k": k,
-            "n_latents": latent_dim,
-            **sae_metrics(flat[0], flat[1], run.z_test, flat[2]),
-            "wall_seconds": run.wall_seconds,
-        }
-        runs.append(SAEFit("v4", seed, metrics, run.z_test, None, list(run.history["loss"]), run.wall_seconds))
-    return runs
 
 
 def decoder_embedding(decoder_LD: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -233,6 +233,9 @@ def test_vsae_chapter_judges_a_tuned_factorial_design_per_k(smoke_book):
     assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # 0.176 is not below one sixth
     assert table.loc[table.index.str.startswith("vsae-living-"), "measured"].notna().all()
     assert table.loc["vsae-tpp-network", "verdict"] != "not testable here"
+    nulls = tables["nulls"]  # the chapter's null references reach the ledger's
+    assert set(nulls.reference) == {"vSAE = TopK SAE", "all-zero vSAE"}
+    assert (nulls[(nulls.reference == "vSAE = TopK SAE") & (nulls.quantity == "living_ratio")].value == 1).all()
     compared = tables["authors_vs_ours"]
     assert {"living (authors' code)", "living (ours)"} <= set(compared.columns) and set(compared.k) == set(
         smoke["authors_ks"]

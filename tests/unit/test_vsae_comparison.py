@@ -97,3 +97,25 @@ def test_a_data_set_is_judged_only_at_the_k_it_was_measured_at():
     assert list(logistic.k) == [8]
     row = table.set_index("id").loc["vsae-living-logistic"]
     assert row.verdict == "reproduced" and row.by_k.count("k=") == 1
+
+
+def test_null_references_meet_the_rules_they_should():
+    runs = pd.DataFrame(
+        [{"dataset": "superposition", "model": "topk_sae", "fve": 0.9, "cosine": 0.95, "seed": s} for s in range(3)]
+    )
+    refs = vc.null_references(runs, {"superposition": 0.6})
+    same = refs[refs.reference == "vSAE = TopK SAE"].set_index("quantity").value
+    dead = refs[refs.reference == "all-zero vSAE"].set_index("quantity").value
+    assert same["living_ratio"] == 1 and same["fve_gap"] == 0 and dead["living_ratio"] == 0
+    assert dead["fve_gap"] == pytest.approx(0.9) and dead["cosine_gap"] == pytest.approx(0.6 - 0.95)
+    table = pd.DataFrame(
+        [
+            {"id": i, "measured": 0.0, "verdict": "x"}
+            for i in ("vsae-cos-concl-superposition", "vsae-living-superposition")
+        ]
+    )
+    checks = vc.null_checks(table, refs).set_index("id")
+    # 'cosine lower for the vSAE' is met by a dead vSAE and by the TopK SAE itself; 'living ratio 0.18' by neither
+    passes = [c for c in checks.columns if c.endswith("meets the rule")]
+    assert len(passes) == 2 and checks.loc["vsae-cos-concl-superposition", passes].all()
+    assert not checks.loc["vsae-living-superposition", passes].any()
