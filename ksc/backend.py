@@ -10,12 +10,6 @@ import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# One inter-op thread: TensorFlow then runs independent ops one after another, in a fixed order (each op still
-# uses every core). With its default pool, ops that are ready together run concurrently and their results are
-# combined in whatever order they finish; the chaos activation amplifies those last-bit differences, so V4 trained
-# as 40 members gave a different test MSE in two identical runs. Measured on the 2-core CPU: identical runs, and
-# faster (14 s against 19 s for that run).
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def _import_keras_quietly():
