@@ -72,11 +72,16 @@ def _plan(reference: Autoencoder) -> list[tuple]:
     return steps
 
 
-def member_topk(z_MBD, k_M, by: str = "abs"):
+def member_topk(z_MBD, k_M, by="abs"):
     """Top-K per row with member m keeping k_M[m] entries (ties at the k-th value are all kept).
 
-    Members that share a k find their k-th value together, so no member pays for a larger k than its own."""
-    scores = ops.abs(z_MBD) if by == "abs" else z_MBD
+    ``by`` is "abs" or "value" for all members, or one of them per member. Members that share a k find their
+    k-th value together, so no member pays for a larger k than its own."""
+    if isinstance(by, str):
+        scores = ops.abs(z_MBD) if by == "abs" else z_MBD
+    else:
+        by_abs_M = np.asarray([b == "abs" for b in by])[:, None, None]
+        scores = ops.where(by_abs_M, ops.abs(z_MBD), z_MBD)
     k_M = np.asarray(k_M, "int32")
     if len(set(k_M.tolist())) == 1:
         kth = ops.top_k(scores, k=int(k_M[0]))[0][..., -1:]
@@ -92,12 +97,18 @@ def member_topk(z_MBD, k_M, by: str = "abs"):
     return z_MBD * ops.stop_gradient(ops.cast(scores >= kth, z_MBD.dtype))
 
 
+def variance_gap(z_MBD, valid_MB, n, target: float):
+    """Per member, the mean over units of the batch variance over the valid rows, minus ``target`` (M,)."""
+    w = valid_MB[..., None]
+    mean = ops.sum(w * z_MBD, axis=1, keepdims=True) / n
+    return ops.mean(ops.sum(w * ops.square(z_MBD - mean), axis=1) / n, axis=-1) - target
+
+
 def _activity_penalty(regularizer, z_MBD, valid_MB, n):
     """Per-member activity penalty over the valid rows, divided by the batch size as Keras does."""
     w = valid_MB[..., None]
     if isinstance(regularizer, TargetVarianceRegularizer):
-        mean = ops.sum(w * z_MBD, axis=1, keepdims=True) / n
-        gap = ops.mean(ops.sum(w * ops.square(z_MBD - mean), axis=1) / n, axis=-1) - regularizer.target
+        gap = variance_gap(z_MBD, valid_MB, n, regularizer.target)
         value = regularizer.strength * (ops.abs(gap) if regularizer.form == "abs" else ops.square(gap))
     else:
         l1, l2 = _penalty_weights(regularizer)
@@ -226,16 +237,30 @@ class MemberAutoencoder(keras.Model):
                         + l2 * ops.sum(ops.square(kernel), axis=(1, 2))
                     )
             elif kind == "chaos":
-                h = chaos_activation(h, **settings)
+                h = self.activate(h, settings)
             elif kind == "dropout" and training:
                 h = ops.stack(
                     [keras.random.dropout(h[m], settings["rate"], seed=g) for m, g in enumerate(self.dropout_seeds)]
                 )
             elif kind == "topk":
-                h = member_topk(h, self.ks, settings["by"])
+                h = self.select(h, settings)
             if settings.get("activity_regularizer") is not None:
                 penalty = penalty + _activity_penalty(settings["activity_regularizer"], h, valid_MB, n)
+            penalty = penalty + self.step_penalty(name, h, valid_MB, n)
         return h, penalty
+
+    # Hooks for subclasses whose members differ in more than their weights and k (ksc.ablations).
+    def activate(self, h_MBD, settings: dict):
+        """The activation of a "chaos" step (the reference's chaos activation, the same for every member)."""
+        return chaos_activation(h_MBD, **settings)
+
+    def select(self, h_MBD, settings: dict):
+        """The Top-K step: member m keeps ks[m] entries, selected as the reference's Top-K selects."""
+        return member_topk(h_MBD, self.ks, settings["by"])
+
+    def step_penalty(self, name: str, h_MBD, valid_MB, n):
+        """A penalty (M,) a subclass adds on the output of step ``name``; none here."""
+        return 0.0
 
     def targets(self, rows_BM):
         """The images (M, B, ...) the row indices select, and which rows are real (M, B) (not padding)."""

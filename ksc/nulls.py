@@ -18,6 +18,8 @@ References, all read from the chapters' results files:
   between unrelated images (the test's frames are unrelated images from their first row on);
 - ``vSAE = TopK SAE`` and ``all-zero vSAE``: chapter 06's comparisons as the same model twice and as a dead vSAE
   that reconstructs the training mean would give them (computed in chapter 06, table ``nulls``);
+- ``V4 on noise`` and ``untrained V4`` for the properties of V4's activation on the pre-activations it sees
+  (chapter 11, table ``nulls``);
 - ``on noise (same L0)``: chapter 09's SAEs trained on uniform noise, read at the L0 of the comparison, for
   the Section 7.3 predictions about them;
 - ``construction``: Top-K keeps k of L units, so sparsity is 1 - k/L and k units are active whatever the
@@ -140,11 +142,11 @@ def references(results_dir) -> pd.DataFrame:
             ]
     rows += _training_controls_references(results_dir)
     rows += _sota_references(results_dir)
-    vsae = _record(results_dir, "06_vsae")
-    if vsae is not None and "nulls" in vsae["tables"]:
-        rows += [
-            tuple(r) for r in vsae["tables"]["nulls"][["reference", "model", "quantity", "value", "source"]].values
-        ]
+    columns = ["reference", "model", "quantity", "value", "source"]
+    for record in every_chapter(results_dir):  # chapters that compute their own references in this form (06, 11)
+        table = record["tables"].get("nulls")
+        if table is not None and not table.empty and set(columns) <= set(table.columns):
+            rows += [tuple(r) for r in table[columns].values]
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
 
 

@@ -81,18 +81,18 @@ def text(name: str, value) -> str:
     return value
 
 
-def choices(name: str, values, options) -> list[str]:
-    """A non-empty list of names, each one of a fixed set."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+def choices(name: str, values, options, min_len: int = 1) -> list[str]:
+    """A list of names (at least ``min_len``), each one of a fixed set."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or len(list(values)) < min_len:
         _fail(name, values, "a non-empty list drawn from " + ", ".join(repr(o) for o in options))
     for i, v in enumerate(values):
         choice(f"{name}[{i}]", v, options)
     return list(values)
 
 
-def reals(name: str, values, low: float, high: float, low_open: bool = False) -> list[float]:
-    """A non-empty list of numbers, each in the interval from low to high."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not list(values):
+def reals(name: str, values, low: float, high: float, low_open: bool = False, min_len: int = 1) -> list[float]:
+    """A list of numbers (at least ``min_len``), each in the interval from low to high."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or len(list(values)) < min_len:
         _fail(name, values, "a non-empty list of numbers")
     return [real(f"{name}[{i}]", v, low, high, low_open=low_open) for i, v in enumerate(values)]
 
@@ -151,11 +151,11 @@ class Rule:
         if self.kind == "ints":
             values = integers(name, value, low if low is not None else 0, high, self.min_len)
         elif self.kind == "reals":
-            values = reals(name, value, low, high, low_open=self.low_open)
+            values = reals(name, value, low, high, low_open=self.low_open, min_len=self.min_len)
             if len(values) < self.min_len:
                 _fail(name, value, self.allowed(checked))
         else:
-            values = choices(name, value, options)
+            values = choices(name, value, options, self.min_len)
             if len(values) < self.min_len:
                 _fail(name, value, self.allowed(checked))
         missing = [m for m in self.must_include if m not in values]
@@ -422,6 +422,47 @@ RULES: dict[str, Rule] = {
     "wide_penalty_factor": Rule(
         "real", "the wider dictionaries' coefficients: every penalty grid times this factor", **POSITIVE
     ),
+    # what makes V4 work (chapter 11)
+    "omegas": Rule(
+        "reals",
+        "frequencies omega of sin(omega x) + alpha tanh(beta x) tried (the draft: 8)",
+        must_include=(8.0,),
+        **POSITIVE,
+    ),
+    "alphas": Rule(
+        "reals",
+        "weights alpha of the tanh term tried (the draft: 0.5; 0 leaves sin alone)",
+        must_include=(0.5,),
+        **NON_NEGATIVE,
+    ),
+    "tanh_betas": Rule(
+        "reals", "gains beta inside the tanh term tried (the draft: 4)", must_include=(4.0,), **POSITIVE
+    ),
+    "corners": Rule("flag", "also train the four corners of the (alpha, beta) grid with alpha above 0"),
+    "families": Rule(
+        "choices",
+        "activations put in place of the chaos activation, with V4's Top-K and penalty",
+        options=_constant("ksc.ablations", "FAMILIES"),
+        must_include=("chaos", "relu"),
+    ),
+    "value_families": Rule(
+        "choices",
+        "activations also trained with Top-K by signed value (the draft's listing) instead of absolute value",
+        options=_constant("ksc.ablations", "FAMILIES"),
+        min_len=0,
+    ),
+    "penalties": Rule(
+        "choices",
+        "forms of the target-variance penalty tried: draft, code or none",
+        options=_constant("ksc.ablations", "PENALTIES"),
+        must_include=("draft",),
+    ),
+    "scale_dims": Rule(
+        "ints", "latent widths of the scale sweep (the draft's Section 9.5 asks for 512 and 1024)", low=4
+    ),
+    "scale_seeds": _n(
+        "training seeds per configuration of the scale sweep", 1, _labelled("n_seeds", lambda c: c["n_seeds"])
+    ),
     # timing (the Performance page)
     "members": Rule("ints", "numbers of models trained together (M) by ksc's trainer", low=1),
     "repeats": _n("alternating repeats of both ways of training"),
@@ -441,6 +482,8 @@ CHAPTER_RULES: dict[str, dict[str, dict]] = {
         "datasets": dict(must_include=("logistic", "noise")),
         "sae_kinds": dict(must_include=("jumprelu", "gated")),
     },
+    # every effect is split into the part noise images show too and the part only chaotic images show
+    "11_ablations": {"datasets": dict(must_include=("logistic", "noise")), "n_seeds": dict(low=2)},
     # the conclusions this chapter feeds compare these architectures on chaotic images and on noise
     "10_training_controls": {
         "datasets": dict(must_include=("logistic", "noise")),

@@ -33,6 +33,7 @@ def test_there_are_chapters():
         "08_flows",
         "09_sota_saes",
         "10_training_controls",
+        "11_ablations",
         "90_ledger",
     } <= set(STEMS)
 
@@ -281,3 +282,25 @@ def test_sota_chapter_reads_every_sae_at_the_target_l0(smoke_book):
     # a code that is all zeros meets the 'variance collapses' predictions, never the dead-unit bands of 45-80 %
     assert nulls.loc[["s7.3-jumprelu-variance", "s7.3-gated-variance"], "passes (all-zero code)"].all()
     assert not nulls.loc[["s7.3-jumprelu-dead", "s7.3-gated-dead"], "passes (all-zero code)"].any()
+
+
+def test_ablation_chapter_trains_every_variant_on_both_data_sets(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "11_ablations.json")
+    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["11_ablations"]
+    ablation = runs[runs.experiment == "ablation"]
+    sizes = ablation.groupby(["variant", "dataset"]).size()
+    assert (sizes == smoke["n_seeds"]).all() and set(ablation.dataset) == {"logistic", "noise"}
+    assert set(ablation[ablation.factor == "omega"].omega) == set(smoke["omegas"]) - {8.0}
+    assert (ablation[ablation.variant == "V4"].active_per_sample == smoke["k"]).all()
+    properties = tables["properties"].set_index(["variant", "dataset"])
+    assert properties.loc[("ReLU", "logistic"), "fixed_point_stretch"]  # f(x) = x for all x > 0
+    assert not properties.loc[("V4", "logistic"), "fixed_point_stretch"]
+    assert properties.loc[("V4", "logistic"), "fixed_points"] >= 1  # 0 is one of them
+    assert properties.loc[("V4", "logistic"), "derivative_at_0"] == pytest.approx(10.0)
+    assert set(tables["run_properties"].training) == {"trained", "untrained"}
+    scale = tables["scale"]
+    assert set(scale.latent_dim) == set(smoke["scale_dims"]) and (scale.seeds == smoke["scale_seeds"]).all()
+    cost = tables["cost"]
+    assert (cost.v4_seconds_per_run > 0).all() and (cost.v4_parameters == cost.dense_relu_parameters).all()
+    assert set(tables["nulls"].reference) == {"V4 on noise", "untrained V4"}
+    assert set(record["claims"].id) == {"s5.4-act-derivative", "s5.4-act-fixed-points"}

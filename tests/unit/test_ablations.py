@@ -1,0 +1,123 @@
+"""Chapter 11's machinery: the activations and their written-out slopes, the fixed-point count, the design, and
+the member model that trains V4, V3 and dense ReLU variants side by side with the numbers each trains to alone."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from keras import ops
+
+from ksc import chaos
+from ksc.ablation_effects import data_split, effects
+from ksc.ablations import (
+    FAMILIES,
+    Variant,
+    ablation_variants,
+    activation,
+    fixed_points,
+    scale_variants,
+    train_variants,
+    value_and_slope,
+)
+from ksc.training import train_many
+
+CONSTANTS = dict(omega=5.0, alpha=0.7, beta=3.0)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_written_out_value_and_slope_match_the_keras_activation(family):
+    x = np.linspace(-3, 3, 601) + 1e-3  # off the kinks of ReLU-like families
+    keras_value = ops.convert_to_numpy(activation(family, x.astype("float32"), **CONSTANTS))
+    value, slope = value_and_slope(family, x, **CONSTANTS)
+    np.testing.assert_allclose(value, keras_value, atol=1e-5)
+    h = 1e-5
+    numeric = (value_and_slope(family, x + h, **CONSTANTS)[0] - value_and_slope(family, x - h, **CONSTANTS)[0]) / (
+        2 * h
+    )
+    np.testing.assert_allclose(slope, numeric, atol=1e-4)
+
+
+def test_fixed_points_count_crossings_and_report_stretches_as_infinite():
+    assert fixed_points("tanh", -2, 2) == (1, 0)  # only x = 0, where f' = 1: neutral, not attracting
+    assert fixed_points("tanh", 0.1, 2) == (0, 0)
+    assert fixed_points("relu", -2, 2) == (np.inf, 0)  # f(x) = x for every x > 0, f' = 1 there
+    assert fixed_points("relu", -2, -0.1) == (0, 0)
+    # the chaos activation crosses the diagonal at 0 and symmetrically on both sides, always steeply
+    x = np.linspace(-2, 2, 400_001)
+    gap = value_and_slope("chaos", x)[0] - x
+    independent = int(np.sum(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0)) + int(np.any(gap == 0))
+    assert fixed_points("chaos", -2, 2) == (independent, 0) and independent >= 3 and independent % 2 == 1
+    # sin(x) + 0.1 tanh(x): repelling at 0 (slope 1.1), attracting at the two points on either side
+    found, attracting = fixed_points("chaos", -3, 3, omega=1.0, alpha=0.1, beta=1.0)
+    assert found == 3 and attracting == 2
+
+
+def test_design_changes_one_ingredient_at_a_time():
+    variants = ablation_variants([1, 8, 16], [0, 0.5, 1], [1, 4], FAMILIES, ["chaos"], ["draft", "none"], False)
+    names = [v.name for v in variants]
+    assert names[0] == "V4" and len(set(names)) == len(names)
+    by_factor = pd.Series([v.factor for v in variants]).value_counts()
+    assert by_factor["omega"] == 2 and by_factor["alpha"] == 2 and by_factor["beta"] == 1
+    assert by_factor["activation"] == len(FAMILIES) - 1 and "alpha and beta" not in by_factor
+    for v in variants[1:]:
+        changed = [
+            key
+            for key in ("activation", "omega", "alpha", "beta", "topk_by", "penalty")
+            if getattr(v, key) != getattr(variants[0], key)
+        ]
+        assert len(changed) == 1, v
+    with_corners = ablation_variants([8], [0, 0.5, 1], [1, 4, 16], ["chaos"], [], ["draft"], True)
+    corners = {(v.alpha, v.beta) for v in with_corners if v.factor == "alpha and beta"}
+    assert corners == {(1.0, 1.0), (1.0, 16.0)}  # the smallest alpha above 0 is the default 0.5
+    groups = scale_variants(256, 32)
+    assert [v.kept for v in groups["chaos"]] == [64, 32] and [v.kept for v in groups["relu"]] == [64, 256]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return chaos.make_splits("logistic", 64, 16, 32, seed=0)
+
+
+def test_members_train_to_the_numbers_each_model_trains_to_alone(tiny):
+    size = dict(latent_dim=16, k=4)
+    variants = [
+        Variant("v4", **size),
+        Variant("v3", activation="relu", penalty="none", **size),
+        Variant("dense", activation="relu", penalty="none", topk=False, **size),
+        Variant("code", factor="penalty", penalty="code", **size),
+        Variant("value", topk_by="value", **size),
+    ]
+    runs, properties, untrained = train_variants(variants, {"logistic": tiny}, [0, 1], epochs=1, batch_size=32)
+    alone = {
+        "v4": train_many("v4", tiny, [0, 1], epochs=1, batch_size=32, **size),
+        "v3": train_many("v3", tiny, [0, 1], epochs=1, batch_size=32, **size),
+        "dense": train_many("dense_relu", tiny, [0, 1], epochs=1, batch_size=32, **size),
+        "code": train_many("v4", tiny, [0, 1], epochs=1, batch_size=32, variance_penalty="code", **size),
+        "value": train_many("v4", tiny, [0, 1], epochs=1, batch_size=32, topk_by="value", **size),
+    }
+    for name, fits in alone.items():
+        mine = runs[runs.variant == name]
+        for quantity in ("test_mse", "variance", "dead_fraction", "val_loss"):
+            np.testing.assert_allclose(mine[quantity], [f.metrics[quantity] for f in fits], rtol=1e-5, err_msg=name)
+    assert (runs[runs.variant != "dense"].active_per_sample <= 4 + 1e-9).all()
+    # after training every member's activation is measured; before it, only V4's (factor "default") are needed
+    assert (properties.training == "trained").sum() == len(runs)
+    assert set(properties[properties.training == "untrained"].variant) == {"v4", "v3", "dense", "value"}
+    assert len(untrained) == len(runs) and untrained.fve.notna().all()
+    assert (untrained[untrained.variant != "dense"].active_per_sample <= 4 + 1e-9).all()
+    relu = properties[properties.variant == "v3"]
+    assert (relu.derivative_at_0 == 0).all() and (relu.mean_abs_derivative <= 1).all()
+    v4 = properties[properties.variant == "v4"]
+    assert (v4.derivative_at_0 == 10).all() and np.isfinite(v4.fixed_points).all() and (v4.fixed_points >= 1).all()
+
+
+def test_effects_and_their_split_into_architecture_and_data():
+    rows = []
+    for dataset, shift in (("logistic", 3.0), ("noise", 1.0)):
+        for seed in range(3):
+            rows.append(dict(variant="V4", factor="default", dataset=dataset, seed=seed, fve=0.5 + 0.01 * seed))
+            rows.append(dict(variant="x", factor="omega", dataset=dataset, seed=seed, fve=0.5 + shift + 0.01 * seed))
+    table = effects(pd.DataFrame(rows), quantities=["fve"])
+    assert table.set_index("dataset").difference.to_dict() == pytest.approx({"logistic": 3.0, "noise": 1.0})
+    split = data_split(table).iloc[0]
+    assert split.on_noise == pytest.approx(1.0) and split.logistic_minus_noise == pytest.approx(2.0)
+    assert split.data_share == pytest.approx(2 / 3)
