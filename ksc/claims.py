@@ -213,14 +213,19 @@ def _floor(summary: pd.DataFrame, model: str, default: float | None) -> float:
     return float("nan") if default is None else float(default)
 
 
-def compare(summary: pd.DataFrame, ids=None, sections=None, prefixes=None, floor: float | None = None) -> pd.DataFrame:
+def compare(
+    summary: pd.DataFrame, ids=None, sections=None, prefixes=None, floor: float | None = None, exclude=()
+) -> pd.DataFrame:
     """Claims table: each selected registry row with the measured mean ± sd (n seeds) and its verdict.
 
-    ``summary`` is the long table of :func:`summarise` / :func:`paired_ratio`; claims are selected by
+    ``summary`` is the long table of :func:`summarise` / :func:`paired_ratio`; ids starting with one of ``exclude``
+    are left out (another chapter measures them); claims are selected by
     id, by section prefix or by id prefix. Reconstruction claims (rule ``fve``) are judged against the
     per-pixel-mean predictor's MSE: the summary's ``mean_predictor_mse`` row, or ``floor``.
     """
     registry = load_registry()
+    if exclude:
+        registry = registry[~registry.id.str.startswith(tuple(exclude))]
     if ids is not None:
         registry = registry[registry.id.isin(list(ids))]
     if sections is not None:
