@@ -13,6 +13,9 @@ The science, one module per subject (import what you need, e.g. ``from ksc impor
   protocols), ``vsae_comparison`` (chapter 06's design, beta rule and per-k verdicts), ``matched_sparsity``
   (chapter 09's comparison at one L0), ``ablation_effects`` (chapter 11's effects, their split into architecture
   and data, activation properties, width sweep), ``benchmark`` (training speed);
+- randomness (chapter 12): ``bit_sources`` (where tested bits come from and how they are read off latents),
+  ``nist`` (NIST SP 800-22 on many sequences, NIST's second-level analysis), ``batteries`` (dieharder and ent on
+  files), ``randomness`` (the chapter's streams, tables, registry rows and summary);
 - the papers' claims and their verdicts: ``claims`` (+ ``claims.csv``), ``nulls`` (null references), ``ledger``,
   ``conclusions`` (+ ``conclusions.csv``);
 - files and provenance: ``results`` (the results-file format, its one reader), ``atomic`` (atomic writes),
@@ -42,7 +45,9 @@ __all__ = [
     "ablations",
     "atomic",
     "backend",
+    "batteries",
     "benchmark",
+    "bit_sources",
     "chaos",
     "claims",
     "conclusions",
@@ -56,9 +61,11 @@ __all__ = [
     "metrics",
     "models",
     "network_activations",
+    "nist",
     "nulls",
     "parameters",
     "plots",
+    "randomness",
     "results",
     "sae",
     "sae_variants",

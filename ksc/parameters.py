@@ -463,6 +463,28 @@ RULES: dict[str, Rule] = {
     "scale_seeds": _n(
         "training seeds per configuration of the scale sweep", 1, _labelled("n_seeds", lambda c: c["n_seeds"])
     ),
+    # randomness batteries (chapter 12)
+    "bit_sources": Rule(
+        "choices",
+        "where the tested bits come from: PCG64, a biased coin, logistic maps, trained encoders' latents",
+        options=_constant("ksc.bit_sources", "SOURCES"),
+        must_include=("pcg64", "v4", "dense_relu"),
+    ),
+    "extractions": Rule(
+        "choices",
+        "how bits are read off: native (a control's own bits), threshold, support (Top-K pattern), mantissa",
+        options=_constant("ksc.bit_sources", "EXTRACTIONS"),
+        must_include=("native",),
+    ),
+    "n_sequences": _n("NIST sequences per stream (NIST asks for at least 55 to check the p-values' uniformity)"),
+    "sequence_bits": _n(
+        "bits per NIST sequence (NIST: 10^6; shorter leaves out the tests that need 10^6)", 1000, 10**7
+    ),
+    "biased_p": Rule(
+        "real", "probability of a one in the biased-coin control", low=0.0, high=1.0, low_open=True, high_open=True
+    ),
+    "mantissa_low": _n("lowest bits of each float32 value read by the mantissa extraction", 1, 23),
+    "battery_processes": _n("worker processes running NIST and dieharder (bits do not depend on it)", 1, 64),
     # timing (the Performance page)
     "members": Rule("ints", "numbers of models trained together (M) by ksc's trainer", low=1),
     "repeats": _n("alternating repeats of both ways of training"),

@@ -34,6 +34,7 @@ def test_there_are_chapters():
         "09_sota_saes",
         "10_training_controls",
         "11_ablations",
+        "12_randomness",
         "90_ledger",
     } <= set(STEMS)
 
@@ -304,3 +305,24 @@ def test_ablation_chapter_trains_every_variant_on_both_data_sets(smoke_book):
     assert (cost.v4_seconds_per_run > 0).all() and (cost.v4_parameters == cost.dense_relu_parameters).all()
     assert set(tables["nulls"].reference) == {"V4 on noise", "untrained V4"}
     assert set(record["claims"].id) == {"s5.4-act-derivative", "s5.4-act-fixed-points"}
+
+
+def test_randomness_chapter_tests_every_stream_and_its_controls(smoke_book):
+    record = read_results(smoke_book / "src" / "book" / "results" / "12_randomness.json")
+    tables, smoke = record["tables"], book.load_parameter_file(SMOKE)["12_randomness"]
+    info = tables["stream_info"].set_index(["source", "extraction"])
+    n_bits = smoke["n_sequences"] * smoke["sequence_bits"]
+    assert len(info) == 26 and (info.drop(("dense_relu", "threshold"), errors="ignore").bits == n_bits).all()
+    # the Top-K support pattern has k of latent_dim ones in every row, for every source that has latents
+    for source in ("v4", "dense_relu", "v3", "v4_noise"):
+        assert info.loc[(source, "support"), "ones"] == pytest.approx(smoke["k"] / smoke["latent_dim"])
+    streams = tables["streams"]
+    assert set(streams.battery) == {"NIST SP 800-22", "dieharder", "ent"} and len(streams) == 3 * 26
+    nist_rows = streams[streams.battery == "NIST SP 800-22"].set_index(["source", "extraction"])
+    assert nist_rows.loc[("logistic_4_float32", "native"), "passes"] is False  # orbits in short cycles
+    assert set(record["claims"].id) == {
+        "s7.1-practrand",
+        "s7.1-nist-v4-threshold",
+        "s7.1-nist-v4-mantissa",
+    }
+    assert set(tables["nulls"].reference) == {"dense ReLU latents", "V4 trained on noise"}

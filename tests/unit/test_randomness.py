@@ -1,0 +1,196 @@
+"""Chapter 12's machinery: NIST's tests against NIST's C code, the extractions, the batteries, the verdicts."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ksc import batteries, bit_sources, conclusions, nist, randomness
+from ksc.results import write_results
+
+sp80022suite = pytest.importorskip("sp80022suite")
+
+
+def _fair(n: int, seed: int, p: float = 0.5) -> np.ndarray:
+    return (np.random.default_rng(seed).random(n) < p).astype(np.uint8)
+
+
+def test_nist_lists_the_148_aperiodic_templates_of_length_9():
+    words = {format(t, "09b") for t in nist.TEMPLATES}
+    assert len(words) == 148 and "000000001" in words and "000000000" not in words and "010101010" not in words
+    assert len(nist.statistic_names()) == 188
+
+
+@pytest.mark.parametrize("seed, p", [(1, 0.5), (2, 0.5), (3, 0.502)])
+def test_multi_pvalue_tests_agree_with_nists_c_code(tmp_path, seed, p):
+    """The wrapper of NIST's C code returns the minimum of each test's p-values; ours must give that minimum."""
+    bits = _fair(10**6, seed, p)
+    buffer = bits.tobytes()
+    (tmp_path / "templates").mkdir()  # NIST's code reads its templates from ./templates/template9
+    (tmp_path / "templates" / "template9").write_text(
+        "".join(" ".join(format(t, "09b")) + "\n" for t in nist.TEMPLATES)
+    )
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        reference_templates = sp80022suite.non_overlapping_template_matchings(9, buffer)
+    finally:
+        os.chdir(cwd)
+    assert min(nist.cumulative_sums(bits)) == pytest.approx(sp80022suite.cumulative_sums(buffer), rel=1e-9)
+    assert min(nist.serial(bits)) == pytest.approx(sp80022suite.serial(16, buffer), rel=1e-9)
+    assert nist.non_overlapping_templates(bits).min() == pytest.approx(reference_templates, rel=1e-9)
+    excursions = nist.random_excursions(bits)
+    if np.isfinite(excursions).all():
+        assert excursions.min() == pytest.approx(sp80022suite.random_excursions(buffer), rel=1e-9)
+        assert nist.random_excursions_variant(bits).min() == pytest.approx(
+            sp80022suite.random_excursions_variant(buffer), rel=1e-9
+        )
+    else:  # fewer than 500 cycles: NIST's code refuses the sequence too
+        with pytest.raises(ValueError):
+            sp80022suite.random_excursions(buffer)
+
+
+def test_nist_worked_examples():
+    """SP 800-22's own examples for the tests computed here: cumulative sums on its 100-bit epsilon (Section
+    2.13.8: forward 0.219194, backward 0.114866) and serial on 0011011101 with m = 3 (Section 2.11.4: 0.808792,
+    0.670320)."""
+    epsilon = "1100100100001111110110101010001000100001011010001100001000110100110001001100011001100010100010111000"
+    forward, backward = nist.cumulative_sums(np.array([int(c) for c in epsilon], dtype=np.uint8))
+    assert forward == pytest.approx(0.219194, abs=1e-6) and backward == pytest.approx(0.114866, abs=1e-6)
+    first, second = nist.serial(np.array([int(c) for c in "0011011101"], dtype=np.uint8), 3)
+    assert first == pytest.approx(0.808792, abs=1e-6) and second == pytest.approx(0.670320, abs=1e-6)
+
+
+def test_second_level_follows_nist_section_4_2():
+    low, high = nist.proportion_range(1000)
+    assert low == pytest.approx(0.99 - 0.0094392, abs=1e-6) and high == pytest.approx(0.99 + 0.0094392, abs=1e-6)
+    assert np.isnan(nist.uniformity_pvalue(np.linspace(0, 1, 54)))  # NIST asks for at least 55 sequences
+    assert nist.uniformity_pvalue(np.full(100, 0.05)) < nist.UNIFORMITY_ALPHA
+    assert nist.uniformity_pvalue((np.arange(100) + 0.5) / 100) == pytest.approx(1.0)
+
+
+def test_nist_passes_pcg64_and_fails_a_biased_coin():
+    fair = nist.stream_verdict(nist.run({"fair": _fair(2 * 10**6, 4)}, 10**6)["fair"])
+    biased = nist.stream_verdict(nist.run({"biased": _fair(2 * 10**6, 5, 0.51)}, 10**6)["biased"])
+    assert fair["passes"] and fair["sequences"] == 2 and fair["pass_rate"] > 0.97
+    assert not biased["passes"] and "frequency" in biased["failing_tests"].split(", ")
+    assert fair["n_failing_tests"] == 0 and fair["tests"] == 15
+
+
+def test_short_sequences_leave_out_the_tests_nist_sizes_at_one_million():
+    p = nist.sequence_pvalues(_fair(100_000, 6))
+    names = pd.Series(nist.statistic_names())
+    missing = set(names[np.isnan(p)].map(nist.test_of))
+    assert missing == {
+        "overlapping_template",
+        "linear_complexity",
+        "random_excursions",
+        "random_excursions_variant",
+    } | {"universal"}
+
+
+def test_processes_do_not_change_the_numbers():
+    streams = {"a": _fair(200_000, 7), "b": _fair(200_000, 8)}
+    one, two = nist.run(streams, 100_000, 1), nist.run(streams, 100_000, 2)
+    for key in streams:
+        np.testing.assert_array_equal(one[key], two[key])
+
+
+def test_extractions():
+    values = np.random.default_rng(0).normal(size=(64, 16)).astype(np.float32)
+    values[:, :8] *= np.random.default_rng(1).random((64, 8)) < 0.25  # sparse units
+    support = bit_sources.support_bits(values, 4).reshape(64, 16)
+    assert (support.sum(axis=1) == 4).all()
+    threshold = bit_sources.threshold_bits(values, bit_sources.unit_medians(values))
+    assert len(threshold) == int((np.abs(values) > 1e-6).sum())  # active values only
+    assert np.isinf(bit_sources.unit_medians(np.zeros((8, 3), np.float32))).all()  # dead units give no bits
+    one_ulp = np.array([[np.nextafter(np.float32(1), np.float32(2))]], dtype=np.float32)  # mantissa ...0001
+    np.testing.assert_array_equal(bit_sources.mantissa_bits(one_ulp, 3), [0, 0, 1])
+
+
+def test_native_controls_have_the_bias_their_maps_give():
+    fair = bit_sources.native_bits("logistic_4", 200_000, 0)
+    invariant = bit_sources.native_bits("logistic_399", 200_000, 0)
+    assert abs(fair.mean() - 0.5) < 0.01 and invariant.mean() > 0.52
+    assert abs(bit_sources.native_bits("biased", 200_000, 0, biased_p=0.6).mean() - 0.6) < 0.01
+    assert bit_sources.streams_of(["biased", "v4"], bit_sources.EXTRACTIONS) == [
+        ("biased", "native"),
+        ("v4", "threshold"),
+        ("v4", "support"),
+        ("v4", "mantissa"),
+    ]
+
+
+def test_a_source_without_active_values_gives_no_bits():
+    dead = {"dense_relu": lambda images: np.zeros((len(images), 16), np.float32)}
+    bits = bit_sources.value_bits("dense_relu", ["threshold", "support"], 10_000, 0, 4, 8, dead)
+    assert len(bits["threshold"]) == 0 and len(bits["support"]) == 10_000
+
+
+@pytest.mark.skipif(not batteries.available("ent"), reason="Debian's ent is not installed")
+def test_ent_tells_random_bytes_from_zeros(tmp_path):
+    good = batteries.ent(batteries.write_stream(_fair(800_000, 9), tmp_path / "good.bin"))
+    bad = batteries.ent(batteries.write_stream(np.zeros(800_000, np.uint8), tmp_path / "zeros.bin"))
+    assert good["passes"] and good["entropy"] > 7.99 and not bad["passes"] and bad["entropy"] == 0
+
+
+@pytest.mark.skipif(not batteries.available("dieharder"), reason="Debian's dieharder is not installed")
+def test_dieharder_marks_a_rewound_file_not_measured(tmp_path):
+    small = batteries.write_stream(_fair(80_000, 10), tmp_path / "small.bin")  # 2,500 words
+    table = batteries.dieharder(small, {100: (10_000, 10)})
+    assert len(table) and table.rewound.all() and (table.assessment == "not measured").all()
+    assert batteries.dieharder_verdict(table)["passes"] is None
+
+
+def _row(source, extraction, battery, passes):
+    return {"source": source, "extraction": extraction, "battery": battery, "passes": passes}
+
+
+def test_a_battery_that_fails_the_positive_control_counts_for_no_stream():
+    table = pd.DataFrame(
+        [
+            _row("pcg64", "native", "dieharder", False),
+            _row("v4", "threshold", "dieharder", True),
+            _row("pcg64", "native", "ent", True),
+            _row("v4", "threshold", "ent", False),
+        ]
+    )
+    calibrated = randomness._calibrated(table)
+    assert calibrated.misconfigured.tolist() == [True, True, False, False]
+    assert calibrated.passes.tolist()[:2] == [None, None] and calibrated.raw_passes.tolist()[1]
+
+
+def _streams(passing: set) -> pd.DataFrame:
+    rows = []
+    for source in ("pcg64", "v4", "dense_relu", "v4_noise", "logistic_4"):
+        for extraction in ("native",) if source in ("pcg64", "logistic_4") else ("threshold", "mantissa"):
+            ok = (source, extraction) in passing or source == "pcg64"
+            rows.append({**_row(source, extraction, "NIST SP 800-22", ok), "passes_all": ok})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "passing, verdict",
+    [
+        (set(), "not supported"),
+        ({("v4", "threshold")}, "cannot tell"),
+        ({("v4", "mantissa"), ("dense_relu", "mantissa")}, "cannot tell"),
+    ],
+)
+def test_full_entropy_rule(tmp_path, passing, verdict):
+    write_results(tmp_path, "12_randomness", {}, pd.DataFrame({"x": [1]}), tables={"streams": _streams(passing)})
+    judged = conclusions.chapter_verdicts(tmp_path, "12_randomness").set_index("id")
+    assert judged.loc["ksc-full-entropy", "verdict"] == verdict
+    if passing == {("v4", "threshold")}:
+        assert "consistent with randomness" in judged.loc["ksc-full-entropy", "why"]
+
+
+def test_without_dieharder_and_ent_their_rows_say_not_measured():
+    streams, info = randomness.make_streams(["pcg64", "biased"], ["native"], 100_000, 0, 4, 8, 0.51, {}, 3.99)
+    table = randomness.streams_table(info, randomness.test_streams(streams, 100_000, 1, run_external=False))
+    external = table[table.battery != "NIST SP 800-22"]
+    assert len(external) == 4 and not external.measured.any()
+    assert set(randomness.verdict_grid(table)[("native", "dieharder")]) == {"not measured"}
+    nist_rows = table[table.battery == "NIST SP 800-22"].set_index("source")
+    assert nist_rows.loc["biased", "passes_all"] == nist_rows.loc["biased", "passes"]  # judged on NIST alone
