@@ -257,9 +257,11 @@ def proportion_range(m: int) -> tuple[float, float]:
 
 def false_fail_probability(m: int) -> float:
     """Chance that a statistic of an ideal source falls outside :func:`proportion_range` with m sequences."""
-    low, _ = proportion_range(m)
-    # passes = number of sequences with p >= alpha; fail when passes / m < low
-    return float(stats.binom.cdf(math.ceil(low * m) - 1, m, 1 - ALPHA))
+    low, high = proportion_range(m)
+    # passes = number of sequences with p >= alpha; fail when passes / m is below low or above high
+    below = stats.binom.cdf(math.ceil(low * m) - 1, m, 1 - ALPHA)
+    above = stats.binom.sf(math.floor(high * m), m, 1 - ALPHA) if high < 1 else 0.0
+    return float(below + above)
 
 
 def uniformity_pvalue(pvalues: np.ndarray) -> float:

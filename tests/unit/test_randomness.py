@@ -65,6 +65,8 @@ def test_nist_worked_examples():
 def test_second_level_follows_nist_section_4_2():
     low, high = nist.proportion_range(1000)
     assert low == pytest.approx(0.99 - 0.0094392, abs=1e-6) and high == pytest.approx(0.99 + 0.0094392, abs=1e-6)
+    assert nist.false_fail_probability(8) == pytest.approx(1 - 0.99**8)  # one sequence below 0.01 fails at m = 8
+    assert 0 < nist.false_fail_probability(1000) < 0.01  # both ends of the range count from m = 891
     assert np.isnan(nist.uniformity_pvalue(np.linspace(0, 1, 54)))  # NIST asks for at least 55 sequences
     assert nist.uniformity_pvalue(np.full(100, 0.05)) < nist.UNIFORMITY_ALPHA
     assert nist.uniformity_pvalue((np.arange(100) + 0.5) / 100) == pytest.approx(1.0)
