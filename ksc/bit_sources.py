@@ -32,7 +32,6 @@ SOURCES = tuple(dict.fromkeys(NATIVE_SOURCES + VALUE_SOURCES))
 MODEL_SOURCES = {"v4": ("v4", "logistic"), "dense_relu": ("dense_relu", "logistic"), "v3": ("v3", "logistic")}
 MODEL_SOURCES["v4_noise"] = ("v4", "noise")
 EXTRACTIONS = ("native", "threshold", "support", "mantissa")
-VALUE_EXTRACTIONS = EXTRACTIONS[1:]
 DESCRIPTIONS = {
     "pcg64": "NumPy's PCG64 (positive control: random bits, uniform float32 values)",
     "biased": "a biased coin from PCG64 (negative control)",

@@ -29,7 +29,7 @@ class Tested(NamedTuple):
     nist_pvalues: dict  # (source, extraction) -> (sequences, 188) first-level p-values
     nist: dict  # (source, extraction) -> nist.stream_verdict
     dieharder: dict  # (source, extraction) -> dieharder table (empty when not installed)
-    misconfigured: list  # dieharder (test, ntuple) the calibration stream fails: left out everywhere
+    dieharder_left_out: list  # dieharder (test, ntuple) the calibration stream fails: left out everywhere
     ent: dict  # (source, extraction) -> ent report (absent when not installed)
     seconds: dict  # battery -> wall seconds
     sequence_bits: int  # bits per NIST sequence
@@ -75,7 +75,7 @@ def test_streams(streams: dict, sequence_bits: int, processes: int, run_external
     pvalues = nist.run(tested, sequence_bits, processes)
     verdicts = {key: nist.stream_verdict(p) for key, p in pvalues.items()}
     seconds["NIST SP 800-22"] = time.perf_counter() - start
-    diehard, misconfigured, ent = {}, [], {}
+    diehard, left_out, ent = {}, [], {}
     with tempfile.TemporaryDirectory() as folder:
         files = {
             key: batteries.write_stream(bits, Path(folder) / f"{key[0]}-{key[1]}.bin")
@@ -86,19 +86,19 @@ def test_streams(streams: dict, sequence_bits: int, processes: int, run_external
             start = time.perf_counter()
             calibration = batteries.dieharder(files[CALIBRATION])
             bad = calibration[calibration.assessment == "FAILED"]
-            misconfigured = sorted(set(zip(bad.test, bad.ntuple)))
+            left_out = sorted(set(zip(bad.test, bad.ntuple)))
             keys = [key for key in tested if key in files]
             with ThreadPoolExecutor(max(processes, 1)) as pool:  # each test is its own dieharder process
                 tables = list(pool.map(lambda key: batteries.dieharder(files[key]), keys))
             for key, table in zip(keys, tables):
-                keep = [pair not in misconfigured for pair in zip(table.test, table.ntuple)]
+                keep = [pair not in left_out for pair in zip(table.test, table.ntuple)]
                 diehard[key] = table[keep].reset_index(drop=True)
             seconds["dieharder"] = time.perf_counter() - start
         if run_external and batteries.available("ent"):
             start = time.perf_counter()
             ent = {key: batteries.ent(files[key]) for key in tested if key in files}
             seconds["ent"] = time.perf_counter() - start
-    return Tested(pvalues, verdicts, diehard, misconfigured, ent, seconds, sequence_bits)
+    return Tested(pvalues, verdicts, diehard, left_out, ent, seconds, sequence_bits)
 
 
 def streams_table(info: pd.DataFrame, tested: Tested) -> pd.DataFrame:
