@@ -36,6 +36,12 @@ import os as _os
 # as 40 members gave a different test MSE in two identical runs. Measured on the 2-core CPU: identical runs, and
 # faster (14 s against 19 s for that run).
 _os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+# One intra-op thread too, so the numbers do not depend on how many cores the machine has: a V4 trained with one
+# and with two intra-op threads gave test MSEs differing in the fourth digit (0.11856 and 0.11844), since an op split
+# over more threads sums in another order. On the 2-core CPU one thread was as fast (40 V4 members at paper scale:
+# 158 s with one, 156 s with two); more cores are used by running chapters or sweep points side by side
+# (``--workers``, ksc/book/cluster.py). Either variable set beforehand wins.
+_os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 __version__ = "0.1.0"
 

@@ -26,6 +26,7 @@ import papermill
 import yaml
 
 from .. import parameters as parameter_table  # execute_chapter's argument is named parameters
+from ..atomic import write_atomic
 from ..parameters import ParameterError
 from ..results import chapter_results
 from .display import chapter_times
@@ -35,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 # what the intro shows when the ledger chapter did not run in this build (it writes results/findings.md)
 NO_FINDINGS = "*The ledger chapter was not run in this build, so there are no verdicts to summarise here.*\n"
+# chapters numbered from here on read the results of the chapters before them (the ledger, the Performance page);
+# the chapters before it read none but their own
+BACK_MATTER = "90"
 
 
 class ChapterFailed(RuntimeError):
@@ -222,8 +226,23 @@ def render(site_root: Path, output: Path) -> Path:
     return output / "_build" / "html" / "index.html"
 
 
-def build(out: Path | None = None, parameter_file=None, only=None, root: Path = ROOT, log=print) -> Path:
-    """Executes every chapter (or those in ``only``) and renders the website; returns index.html's path."""
+def build(
+    out: Path | None = None,
+    parameter_file=None,
+    only=None,
+    root: Path = ROOT,
+    log=print,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Path:
+    """Executes every chapter (or those in ``only``) and renders the website; returns index.html's path.
+
+    With ``workers`` > 1 (a Dask LocalCluster) or ``scheduler`` (an existing Dask cluster) the chapters run side
+    by side, then the back matter (the ledger, then the Performance page) one at a time: :func:`stages`.
+    """
+    from .runs import check_workers
+
+    check_workers(workers, scheduler)
     output = root if out is None else Path(out).resolve()
     work = root if out is None else output / "src"
     file_params = load_parameter_file(parameter_file) if parameter_file else {}
@@ -240,8 +259,11 @@ def build(out: Path | None = None, parameter_file=None, only=None, root: Path = 
     for notebook, params in plan:  # every chapter's values checked before the first one runs
         check_values(notebook, params)
     start = time.perf_counter()
-    for notebook, params in plan:
-        execute_chapter(notebook, work / "book" / "chapters", work / "book" / "results", params, log)
+    if workers > 1 or scheduler:
+        execute_on_cluster(plan, work / "book" / "chapters", work / "book" / "results", workers, scheduler, log)
+    else:
+        for notebook, params in plan:
+            execute_chapter(notebook, work / "book" / "chapters", work / "book" / "results", params, log)
     log(f"all chapters executed in {time.perf_counter() - start:.1f} s; rendering")
     if not file_params:  # at the paper's defaults every claim a chapter selects must get a measurement
         problems = audit(work / "book" / "results", [nb.stem for nb, _ in plan])
@@ -251,6 +273,64 @@ def build(out: Path | None = None, parameter_file=None, only=None, root: Path = 
     index = render(assemble_site(work, output / "_build" / "site", root), output)
     log(f"website rendered in {time.perf_counter() - start:.1f} s: {index}")
     return index
+
+
+def stages(stems: list[str]) -> list[list[str]]:
+    """The order of a parallel build: every chapter at once, then each back-matter chapter alone, in book order
+    (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too, and times
+    the trainer on a machine that runs nothing else)."""
+    front = [stem for stem in stems if stem[:2] < BACK_MATTER]
+    back = [[stem] for stem in stems if stem[:2] >= BACK_MATTER]
+    return ([front] if front else []) + back
+
+
+def execute_on_cluster(plan, chapters_dir: Path, results_dir: Path, workers, scheduler, log=print) -> None:
+    """:func:`execute_chapter` for every chapter of ``plan`` as Dask tasks, stage by stage; each outcome is
+    written here as it arrives (the notebook and the results files, each atomically). The chapters of a stage
+    all finish, then a failure stops the build with one line per failed chapter."""
+    from . import cluster, tasks
+
+    by_stem = dict((nb.stem, (nb, params)) for nb, params in plan)
+    chapters_dir.mkdir(parents=True, exist_ok=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(outcome):
+        if not outcome.ok:
+            if outcome.notebook:
+                write_atomic(chapters_dir / f"{outcome.stem}.failed.ipynb", outcome.notebook)
+            return
+        for name, data in outcome.files.items():
+            write_atomic(results_dir / name, data)
+        write_atomic(chapters_dir / f"{outcome.stem}.ipynb", outcome.notebook)
+        for stale in ("failed", "interrupted"):
+            (chapters_dir / f"{outcome.stem}.{stale}.ipynb").unlink(missing_ok=True)
+
+    try:
+        with cluster.connect(workers, scheduler) as client:
+            for stage in stages(list(by_stem)):
+                back_matter = stage[0][:2] >= BACK_MATTER
+                inputs = (
+                    {p.name: p.read_bytes() for p in sorted(results_dir.iterdir()) if p.is_file() and p.name[0] != "."}
+                    if back_matter
+                    else {}
+                )
+                task_list = [
+                    tasks.Task(stem, stem, by_stem[stem][0].read_text(), by_stem[stem][1], "../results", inputs)
+                    for stem in stage
+                ]
+                failed = [o for o in cluster.run_all(client, task_list, write, "build", log) if not o.ok]
+                if failed:
+                    raise ChapterFailed("; ".join(_failure(o, chapters_dir) for o in failed))
+    except KeyboardInterrupt:
+        raise ChapterInterrupted(
+            "the build was interrupted: its unfinished chapters were cancelled; those that finished are written"
+        ) from None
+
+
+def _failure(outcome, chapters_dir: Path) -> str:
+    """One line: the chapter, what failed, and where its partly executed notebook is."""
+    line = outcome.error if outcome.error.startswith(outcome.stem) else f"{outcome.stem}: {outcome.error}"
+    return line + (f" (notebook: {chapters_dir / f'{outcome.stem}.failed.ipynb'})" if outcome.notebook else "")
 
 
 def audit(results_dir: Path, stems) -> list[str]:

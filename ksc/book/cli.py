@@ -26,6 +26,21 @@ def _parameter_options(parser, values_help: str):
     parser.add_argument("--runs", default="runs", help="folder that receives the run folders (default: runs)")
 
 
+def _cluster_options(parser, what: str):
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"run the {what} side by side on a Dask LocalCluster of N worker processes (default 1: one after another)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run the {what} on the existing Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)",
+    )
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="ksc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -33,12 +48,14 @@ def _parser():
     build.add_argument("-f", "--parameters", help="YAML file: {chapter: {name: value}, all: {name: value}}")
     build.add_argument("--out", help="build in this folder instead of in place (the book's own results are untouched)")
     build.add_argument("--only", nargs="+", help="chapter stems to execute (default: all)")
+    _cluster_options(build, "chapters (then the ledger and the Performance page, one at a time)")
     listing = sub.add_parser("list", help="the chapters and their parameters, with defaults and meanings")
     listing.add_argument("chapter", nargs="?", help="only this chapter")
     run = sub.add_parser("run", help="execute one chapter into a new folder runs/<chapter>-<time>-<hash>/")
     _parameter_options(run, "set a parameter; VALUE is read as YAML: 16, 0.5, true, [2, 4], abs")
     sweep = sub.add_parser("sweep", help="run a chapter for every combination of values, plus one metrics table")
     _parameter_options(sweep, "comma-separated values to sweep, e.g. -p k 4,8,16 (a single value is fixed)")
+    _cluster_options(sweep, "points")
     check = sub.add_parser(
         "check", help="open every page of the built website in headless Chromium and report breakage"
     )
@@ -88,7 +105,13 @@ def main(argv=None) -> int:
         return 1
     try:
         if args.command == "build":
-            book.build(out=Path(args.out) if args.out else None, parameter_file=args.parameters, only=args.only)
+            book.build(
+                out=Path(args.out) if args.out else None,
+                parameter_file=args.parameters,
+                only=args.only,
+                workers=args.workers,
+                scheduler=args.scheduler,
+            )
         elif args.command == "check":
             broken = check_site(Path(args.html), Path(args.screenshots) if args.screenshots else None)
             if broken:
@@ -108,7 +131,7 @@ def main(argv=None) -> int:
                 notebook, _file_parameters(args.parameters), {n: v[0] for n, v in grid.items()}
             )
             fixed = {name: value for name, value in fixed.items() if name not in grid}
-            done = runs.sweep(notebook, grid, fixed, Path(args.runs))
+            done = runs.sweep(notebook, grid, fixed, Path(args.runs), workers=args.workers, scheduler=args.scheduler)
             for line in done.invalid + done.failed:
                 print(line, file=sys.stderr)
             print(f"sweep finished: {done.ran} of {done.points} points ran; their metrics: {done.table}")

@@ -13,11 +13,13 @@ import hashlib
 import itertools
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from ..atomic import write_atomic
 from ..parameters import ParameterError
 from ..results import read_results
 from . import build as book
@@ -139,16 +141,27 @@ class Sweep:
         return self.points - len(self.invalid) - len(self.failed)
 
 
-def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs"), log=print) -> Sweep:
+def sweep(
+    notebook: Path,
+    grid: dict,
+    fixed: dict,
+    runs_dir: Path = Path("runs"),
+    log=print,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Sweep:
     """Runs every valid combination of ``grid`` (name -> list of values) with ``fixed``.
 
     Every point is checked before the first one runs; a point the parameter table refuses is listed
     and skipped, a point that fails while running is listed and the others still run. The table,
     ``metrics.csv`` in the sweep folder, holds every metric row of every point that ran, with the
-    point's folder and values in front.
+    point's folder and values in front, in the order of the points. With ``workers`` > 1 the points run
+    side by side on a Dask LocalCluster, with ``scheduler`` on the Dask cluster at that address
+    (``ksc/book/cluster.py``); each point's folder then appears whole, when its run has finished.
     """
     if not grid or not all(grid.values()):
         raise ParameterError(f"every swept parameter needs at least one value: {grid}")
+    check_workers(workers, scheduler)
     chapter_defaults = book.defaults(notebook)
     varying = [name for name, values in grid.items() if len(values) > 1]
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
@@ -163,18 +176,31 @@ def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs")
     if not valid:
         raise ParameterError(f"no point of the sweep is valid; {invalid[0]}")
     folder = new_folder(Path(runs_dir), run_name(notebook.stem, {**fixed, **grid}, "sweep"))
-    log(f"[{notebook.stem}] sweep of {len(valid)} runs in {folder}" + (f" ({len(invalid)} invalid)" if invalid else ""))
+    where = f" on the Dask cluster at {scheduler}" if scheduler else (f" on {workers} workers" if workers > 1 else "")
+    log(
+        f"[{notebook.stem}] sweep of {len(valid)} runs in {folder}{where}"
+        + (f" ({len(invalid)} invalid)" if invalid else "")
+    )
     for line in invalid:
         log(f"[{notebook.stem}] {line}")
-    tables, failed, path = [], [], folder / "metrics.csv"
-    for number, point in valid:
-        point_folder = folder / f"{number:02d}-{_label({n: point[n] for n in varying})}"
+    named = [
+        (label(number, point), point, f"{number:02d}-{_label({n: point[n] for n in varying})}")
+        for number, point in valid
+    ]
+    path = folder / "metrics.csv"
+    if workers > 1 or scheduler:
+        tables, failed = _sweep_on_cluster(notebook, named, fixed, folder, workers, scheduler, log)
+        _write_table(tables, path)
+        return Sweep(path, len(points), invalid, failed)
+    tables, failed = [], []
+    for (name, point, point_name), (number, _) in zip(named, valid):
+        point_folder = folder / point_name
         point_folder.mkdir()
         log(f"[{notebook.stem}] run {number}/{len(points)}: {point}")
         try:
             results = run_chapter(notebook, {**fixed, **point}, point_folder, log)
         except book.ChapterFailed as error:
-            failed.append(f"{label(number, point)} failed: {error}")
+            failed.append(f"{name} failed: {error}")
             log(f"[{notebook.stem}] {failed[-1]}")
             continue
         except book.ChapterInterrupted as error:
@@ -187,6 +213,68 @@ def sweep(notebook: Path, grid: dict, fixed: dict, runs_dir: Path = Path("runs")
         tables.append(point_table(results, point_folder.name, point))
     _write_table(tables, path)
     return Sweep(path, len(points), invalid, failed)
+
+
+def check_workers(workers, scheduler) -> None:
+    """``workers``: a whole number from 1 to this machine's cores; with ``scheduler`` the cluster has its own."""
+    from .tasks import cores
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cores():
+        raise ParameterError(
+            f"workers = {workers!r} is not allowed: a whole number from 1 to this machine's {cores()} cores "
+            "(for more, start a Dask cluster and pass its address with --scheduler)"
+        )
+    if scheduler is not None and (workers != 1 or not str(scheduler).strip()):
+        raise ParameterError(
+            f"scheduler = {scheduler!r} with workers = {workers!r} is not allowed: the cluster at a scheduler's "
+            "address has its own workers; give one of the two, the address as tcp://host:port"
+        )
+
+
+def write_folder(target: Path, files: dict) -> Path:
+    """Writes ``files`` (name -> bytes) into the new folder ``target`` at once: into a hidden folder beside it,
+    renamed to ``target`` when every file is written, so no half-written folder ever carries its name."""
+    partial = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+    partial.mkdir()
+    for name, data in files.items():
+        write_atomic(partial / name, data)
+    partial.rename(target)  # fails, and leaves the hidden folder, if target exists: a point never overwrites
+    return target
+
+
+def _sweep_on_cluster(notebook: Path, named: list, fixed: dict, folder: Path, workers, scheduler, log):
+    """The points as Dask tasks; each finished point's folder written here. Returns (tables, failure lines)."""
+    from . import cluster, tasks
+
+    text = notebook.read_text()
+    task_list = [tasks.Task(name, notebook.stem, text, {**fixed, **point}) for name, point, _ in named]
+    by_name = {name: (point, point_name) for name, point, point_name in named}
+    tables, failed = {}, []
+
+    def write(outcome):
+        point, point_name = by_name[outcome.name]
+        target = folder / point_name
+        if outcome.ok:
+            write_folder(target, {f"{notebook.stem}.ipynb": outcome.notebook, **outcome.files})
+            tables[point_name] = point_table(target / f"{notebook.stem}.json", point_name, point)
+            return
+        kept = {f"{notebook.stem}.failed.ipynb": outcome.notebook} if outcome.notebook else {}
+        write_folder(target, kept)
+        where = f" (notebook: {target / next(iter(kept))})" if kept else ""
+        failed.append(f"{outcome.name} failed: {outcome.error}{where}")
+
+    try:
+        with cluster.connect(workers, scheduler) as client:
+            cluster.run_all(client, task_list, write, notebook.stem, log)
+    except KeyboardInterrupt:
+        done = [tables[p] for _, _, p in named if p in tables]
+        _write_table(done, folder / "metrics.csv")
+        marked = mark_interrupted(folder)
+        raise book.ChapterInterrupted(
+            f"sweep interrupted; its unfinished points were cancelled; the {len(done)} points that finished are "
+            f"in {marked / 'metrics.csv'}"
+        ) from None
+    return [tables[p] for _, _, p in named if p in tables], failed
 
 
 def _write_table(tables, path: Path):

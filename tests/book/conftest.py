@@ -13,9 +13,11 @@ SMOKE = ROOT / "tests" / "smoke.yml"
 
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
-    """The output folder of ``ksc build --out <tmp> -f tests/smoke.yml``: src/book/{chapters,results}, _build/html."""
+    """The output folder of ``ksc build --out <tmp> -f tests/smoke.yml --workers 2``: src/book/{chapters,results},
+    _build/html. Built on a Dask LocalCluster of two workers, so every test of the book tests the parallel build
+    (test_cluster.py compares a chapter of it with the same chapter run serially)."""
     out = tmp_path_factory.mktemp("book")
-    book.build(out=out, parameter_file=SMOKE, log=lambda *args: None)
+    book.build(out=out, parameter_file=SMOKE, log=lambda *args: None, workers=2)
     return out
 
 
