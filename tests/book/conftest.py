@@ -21,16 +21,32 @@ def smoke_book(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def failing_chapter(tmp_path_factory) -> Path:
-    """A chapter (in a repository-like folder of its own) that passes the parameter check and fails while it runs."""
+def write_chapter(folder: Path, stem: str, parameters: str, code: str) -> Path:
+    """A chapter of two cells (``parameters``, then ``code``) at ``folder/notebooks/<stem>.ipynb``."""
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
     nb.cells = [
-        nbformat.v4.new_code_cell("n_train = 10", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("raise RuntimeError('the data would not load')"),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(code),
     ]
-    path = tmp_path_factory.mktemp("repository") / "notebooks" / "98_fails.ipynb"
+    path = folder / "notebooks" / f"{stem}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
     return path
+
+
+@pytest.fixture
+def chapter_writer():
+    """:func:`write_chapter`, for tests that need a small chapter of their own."""
+    return write_chapter
+
+
+@pytest.fixture
+def failing_chapter(tmp_path_factory) -> Path:
+    """A chapter (in a repository-like folder of its own) that passes the parameter check and fails while it runs."""
+    return write_chapter(
+        tmp_path_factory.mktemp("repository"),
+        "98_fails",
+        "n_train = 10",
+        "raise RuntimeError('the data would not load')",
+    )

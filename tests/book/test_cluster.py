@@ -157,24 +157,16 @@ def test_a_sweep_on_an_existing_cluster_survives_a_killed_worker_and_equals_the_
 
 
 @pytest.fixture
-def sometimes_failing_chapter(tmp_path_factory) -> Path:
+def sometimes_failing_chapter(tmp_path_factory, chapter_writer) -> Path:
     """A chapter that writes a results file, except at n_train = 20, where it raises."""
-    import nbformat
-
-    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
-    nb.cells = [
-        nbformat.v4.new_code_cell('n_train = 10\nresults_dir = "results"', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(
-            "from ksc.results import write_results\n"
-            "if n_train == 20:\n    raise RuntimeError('the data would not load')\n"
-            "write_results(results_dir, '97_sometimes', {'n_train': n_train}, [{'twice': 2 * n_train}])"
-        ),
-    ]
-    path = tmp_path_factory.mktemp("repository") / "notebooks" / "97_sometimes.ipynb"
-    path.parent.mkdir(parents=True)
-    nbformat.write(nb, path)
-    return path
+    return chapter_writer(
+        tmp_path_factory.mktemp("repository"),
+        "97_sometimes",
+        'n_train = 10\nresults_dir = "results"',
+        "from ksc.results import write_results\n"
+        "if n_train == 20:\n    raise RuntimeError('the data would not load')\n"
+        "write_results(results_dir, '97_sometimes', {'n_train': n_train}, [{'twice': 2 * n_train}])",
+    )
 
 
 def test_a_failing_point_is_one_line_and_the_others_finish(tmp_path, sometimes_failing_chapter, monkeypatch, capsys):
