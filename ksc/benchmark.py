@@ -162,18 +162,50 @@ def chapter_times(results_dir, stems) -> pd.DataFrame:
                 "training_seconds": float(trained.sum()),
                 "device": prov["device"],
                 "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}",
+                "finished_at": prov["finished_at"],
             }
         )
     return pd.DataFrame(
-        rows, columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend"]
+        rows,
+        columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend", "finished_at"],
     )
+
+
+def elapsed_seconds(times: pd.DataFrame) -> float:
+    """Seconds from the first chapter's start to the last one's finish (each start: its finish less its wall
+    time). For chapters run one after another this is their summed wall time plus the gaps between them
+    (kernel starts); for chapters run side by side (``ksc build --workers N``), less than the sum."""
+    finished = pd.to_datetime(times.finished_at)
+    started = finished - pd.to_timedelta(times.wall_seconds, unit="s")
+    return float((finished.max() - started.min()).total_seconds())
+
+
+def projected_build(times: pd.DataFrame, workers=(1, 2, 4, 8, 16), start_seconds: float = 15.0) -> pd.DataFrame:
+    """On paper: the elapsed time of the chapters of ``times`` under ``ksc build --workers N``.
+
+    The chapters numbered below 90 are handed, in book order, each to the first worker that is free (as Dask
+    does with tasks submitted in order); every later chapter runs alone after them. Each chapter is assumed to
+    take the wall time measured for it in ``times``, plus ``start_seconds`` for its kernel's start, whatever the
+    number of workers: that holds where every worker has a core of this speed to itself, not on this machine.
+    """
+    front = times[times.chapter.str[:2] < "90"]
+    back = times[times.chapter.str[:2] >= "90"]
+    rows = []
+    for n in workers:
+        free = [0.0] * n
+        for seconds in front.wall_seconds:
+            at = free.index(min(free))
+            free[at] += seconds + start_seconds
+        total = max(free) + float((back.wall_seconds + start_seconds).sum())
+        rows.append({"workers": n, "projected_seconds": total, "longest_chapter": front.wall_seconds.max()})
+    return pd.DataFrame(rows)
 
 
 def recorded_speedups(folder) -> pd.DataFrame:
     """The speed-ups of every benchmark file recorded in ``folder`` (by ``benchmarks/train_speed.py``), with the
     machine, backend and time of each."""
     rows = []
-    for path in sorted(Path(folder).glob("*.json")):
+    for path in sorted(Path(folder).glob("train_speed-*.json")):
         record = read_benchmark(path)
         prov = record["provenance"]
         for row in record["speedups"].to_dict(orient="records"):

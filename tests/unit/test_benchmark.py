@@ -1,0 +1,65 @@
+"""The timing arithmetic of the Performance page: elapsed time of a build, projections, recorded benchmarks."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ksc import benchmark
+from ksc.book import sweep_speed
+
+RECORDED = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+def times(rows):
+    """Chapter rows (chapter, wall seconds, finish as seconds after 12:00)."""
+    return pd.DataFrame(
+        [
+            {"chapter": c, "wall_seconds": w, "finished_at": (pd.Timestamp("2026-12-03T12:00:00+00:00")
+                                                             + pd.Timedelta(seconds=f)).isoformat()}
+            for c, w, f in rows
+        ]
+    )
+
+
+def test_elapsed_time_is_the_sum_plus_gaps_in_a_row_and_less_than_the_sum_side_by_side():
+    in_a_row = times([("00_a", 10, 10), ("01_b", 20, 35), ("90_ledger", 5, 45)])  # gaps of 5 s
+    assert benchmark.elapsed_seconds(in_a_row) == pytest.approx(45)
+    side_by_side = times([("00_a", 30, 30), ("01_b", 28, 29), ("90_ledger", 5, 40)])
+    assert benchmark.elapsed_seconds(side_by_side) == pytest.approx(40)
+    assert benchmark.elapsed_seconds(side_by_side) < side_by_side.wall_seconds.sum()
+
+
+def test_projected_build_one_worker_is_the_sum_and_many_workers_the_longest_chapter_then_the_back_matter():
+    book = times([("00_a", 10, 0), ("01_b", 40, 0), ("02_c", 35, 0), ("90_ledger", 5, 0), ("95_perf", 7, 0)])
+    projected = benchmark.projected_build(book, workers=(1, 2, 3, 16), start_seconds=1).set_index("workers")
+    assert projected.projected_seconds[1] == pytest.approx(10 + 40 + 35 + 5 + 7 + 5 * 1)
+    assert projected.projected_seconds[2] == pytest.approx(11 + 36 + 6 + 8)  # 00 then 02 on one worker, 01 alone
+    assert projected.projected_seconds[3] == projected.projected_seconds[16] == pytest.approx(41 + 6 + 8)
+    assert projected.projected_seconds.is_monotonic_decreasing
+
+
+def test_same_metrics_ignores_times_and_folders_and_sees_any_other_difference():
+    a = pd.DataFrame({"run": ["01-seed=0"], "seed": [0], "test_mse": [0.1184], "wall_seconds": [3.1]})
+    b = a.assign(run="elsewhere", wall_seconds=9.0)
+    assert sweep_speed.same_metrics(a, b)
+    assert not sweep_speed.same_metrics(a, b.assign(test_mse=0.1185))
+    assert not sweep_speed.same_metrics(a, pd.concat([b, b]))
+
+
+def test_sweep_projection_halves_with_twice_the_workers_until_one_round():
+    projected = sweep_speed.projection(60.0, points=100, workers=(1, 2, 50, 100, 200)).set_index("workers")
+    assert projected.projected_minutes[1] == pytest.approx(100)
+    assert projected.projected_minutes[2] == pytest.approx(50)
+    assert projected.projected_minutes[50] == projected.projected_minutes[2] / 25
+    assert projected.rounds[100] == projected.rounds[200] == 1
+
+
+def test_recorded_benchmarks_are_read_each_by_its_own_reader():
+    speedups = benchmark.recorded_speedups(RECORDED)
+    assert len(speedups) and set(speedups.file.str.split("-").str[0]) == {"train_speed"}
+    sweeps = sweep_speed.recorded(RECORDED)
+    assert len(sweeps) >= 1 and set(sweeps.file.str.split("-").str[0]) == {"sweep_workers"}
+    # the recorded sweep ran every point both ways and with the same numbers
+    assert (sweeps.points == 8).all() and sweeps.same_metrics.all()
+    assert (sweeps.speedup == sweeps.serial_seconds / sweeps.parallel_seconds).all()
