@@ -8,6 +8,7 @@ Prints both wall times, their ratio and whether the metrics are equal, and a pro
 N workers from the measured serial time per point; writes everything to a JSON file (default:
 benchmarks/results/sweep_workers-<device>.json).
 """
+
 import argparse
 import re
 from pathlib import Path
@@ -26,8 +27,10 @@ def main(argv=None):
     fixed = {"n_seeds": 1, "run_variants": False} if args.chapter == "01_evolution" else {}
     record = sweep_speed.sweep_speed(args.chapter, range(args.points), fixed, args.workers)
     serial, parallel = record["timings"]
-    print(f"{serial['points']} points: serial {serial['wall_seconds']:.1f} s, {parallel['workers']} workers "
-          f"{parallel['wall_seconds']:.1f} s, ratio {record['speedup']:.2f}x; same metrics: {record['same_metrics']}")
+    print(
+        f"{serial['points']} points: serial {serial['wall_seconds']:.1f} s, {parallel['workers']} workers "
+        f"{parallel['wall_seconds']:.1f} s, ratio {record['speedup']:.2f}x; same metrics: {record['same_metrics']}"
+    )
     print(sweep_speed.projection(serial["seconds_per_point"]).to_string(index=False, float_format="{:.1f}".format))
     slug = re.sub(r"[^a-z0-9]+", "-", device_name().lower()).strip("-")
     out = Path(args.out or Path(__file__).parent / "results" / f"sweep_workers-{slug}.json")

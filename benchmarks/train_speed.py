@@ -6,6 +6,7 @@
 Prints the speed-ups with the machine, backend and device, and writes every timing to a JSON file
 (default: benchmarks/results/train_speed-<backend>-<device>.json).
 """
+
 import argparse
 import re
 from pathlib import Path
@@ -25,11 +26,20 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", help="JSON file to write")
     args = parser.parse_args(argv)
-    settings = dict(members=args.members, repeats=args.repeats, fit_runs=args.fit_runs, model=args.model,
-                    n_train=args.n_train, epochs=args.epochs, batch_size=args.batch_size)
+    settings = dict(
+        members=args.members,
+        repeats=args.repeats,
+        fit_runs=args.fit_runs,
+        model=args.model,
+        n_train=args.n_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+    )
     machine = provenance([], 0.0)
-    print(f"backend {machine['keras_backend']} {machine['backend_version']}, device {machine['device']}, "
-          f"{machine['platform']}")
+    print(
+        f"backend {machine['keras_backend']} {machine['backend_version']}, device {machine['device']}, "
+        f"{machine['platform']}"
+    )
     timings = train_speed(**settings)
     print(speedups(timings).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     slug = re.sub(r"[^a-z0-9]+", "-", f"{machine['keras_backend']}-{device_name()}".lower()).strip("-")

@@ -46,18 +46,23 @@ def sweep_speed(
             done = runs.sweep(notebook, grid, fixed, where, log=log, workers=n)
             seconds = time.perf_counter() - start
             if done.failed or done.invalid:
-                raise RuntimeError(f"the benchmark sweep on {n} worker(s) did not run every point: "
-                                   f"{(done.failed + done.invalid)[0]}")
+                raise RuntimeError(
+                    f"the benchmark sweep on {n} worker(s) did not run every point: {(done.failed + done.invalid)[0]}"
+                )
             tables[n] = pd.read_csv(done.table)
-            kernel = [read_results(p)["provenance"]["wall_seconds"]
-                      for p in sorted(done.table.parent.glob(f"*/{notebook.stem}.json"))]
-            timings.append({
-                "workers": n,
-                "points": len(grid["seed"]),
-                "wall_seconds": seconds,
-                "seconds_per_point": seconds / len(grid["seed"]),
-                "median_chapter_seconds": float(np.median(kernel)),
-            })
+            kernel = [
+                read_results(p)["provenance"]["wall_seconds"]
+                for p in sorted(done.table.parent.glob(f"*/{notebook.stem}.json"))
+            ]
+            timings.append(
+                {
+                    "workers": n,
+                    "points": len(grid["seed"]),
+                    "wall_seconds": seconds,
+                    "seconds_per_point": seconds / len(grid["seed"]),
+                    "median_chapter_seconds": float(np.median(kernel)),
+                }
+            )
     serial, parallel = timings
     return {
         "settings": {"chapter": notebook.stem, "grid": grid, "fixed": fixed, "workers": workers},
@@ -83,8 +88,11 @@ def projection(seconds_per_point: float, points: int = 100, workers=(1, 2, 8, 16
     """
     return pd.DataFrame(
         [
-            {"workers": n, "rounds": math.ceil(points / n), "projected_minutes": math.ceil(points / n) *
-             seconds_per_point / 60}
+            {
+                "workers": n,
+                "rounds": math.ceil(points / n),
+                "projected_minutes": math.ceil(points / n) * seconds_per_point / 60,
+            }
             for n in workers
         ]
     )
@@ -92,8 +100,9 @@ def projection(seconds_per_point: float, points: int = 100, workers=(1, 2, 8, 16
 
 def write(path: Path, record: dict) -> Path:
     total = sum(t["wall_seconds"] for t in record["timings"])
-    return write_atomic(Path(path), json.dumps({**json_safe(record), "provenance": provenance([], total)},
-                                               indent=1, allow_nan=False))
+    return write_atomic(
+        Path(path), json.dumps({**json_safe(record), "provenance": provenance([], total)}, indent=1, allow_nan=False)
+    )
 
 
 def recorded(folder) -> pd.DataFrame:

@@ -15,8 +15,11 @@ def times(rows):
     """Chapter rows (chapter, wall seconds, finish as seconds after 12:00)."""
     return pd.DataFrame(
         [
-            {"chapter": c, "wall_seconds": w, "finished_at": (pd.Timestamp("2026-12-03T12:00:00+00:00")
-                                                             + pd.Timedelta(seconds=f)).isoformat()}
+            {
+                "chapter": c,
+                "wall_seconds": w,
+                "finished_at": (pd.Timestamp("2026-12-03T12:00:00+00:00") + pd.Timedelta(seconds=f)).isoformat(),
+            }
             for c, w, f in rows
         ]
     )
