@@ -175,9 +175,22 @@ def elapsed_seconds(times: pd.DataFrame) -> float:
     """Seconds from the first chapter's start to the last one's finish (each start: its finish less its wall
     time). For chapters run one after another this is their summed wall time plus the gaps between them
     (kernel starts); for chapters run side by side (``ksc build --workers N``), less than the sum."""
-    finished = pd.to_datetime(times.finished_at)
-    started = finished - pd.to_timedelta(times.wall_seconds, unit="s")
+    finished, started = _finished_and_started(times)
     return float((finished.max() - started.min()).total_seconds())
+
+
+def kernel_start_seconds(times: pd.DataFrame, default: float = 15.0) -> float:
+    """The median gap between one chapter's finish and the next one's start (its kernel starting), over the
+    chapters that ran one after another; ``default`` where none did (every chapter overlapped another)."""
+    finished, started = _finished_and_started(times)
+    order = started.sort_values().index
+    gaps = (started[order].shift(-1) - finished[order]).dt.total_seconds().dropna()
+    return float(gaps[gaps > 0].median()) if (gaps > 0).any() else default
+
+
+def _finished_and_started(times: pd.DataFrame):
+    finished = pd.to_datetime(times.finished_at)
+    return finished, finished - pd.to_timedelta(times.wall_seconds, unit="s")
 
 
 def projected_build(times: pd.DataFrame, workers=(1, 2, 4, 8, 16), start_seconds: float = 15.0) -> pd.DataFrame:

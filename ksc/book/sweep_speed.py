@@ -23,7 +23,7 @@ from ..machine import provenance
 from ..results import read_results
 from . import runs
 
-SCALE_FREE = ("run", "wall_seconds", "seconds")  # columns that hold times or folder names, not measurements
+NOT_MEASURED = ("run",)  # the point's folder name; columns ending in "seconds" (times) are left out too
 
 
 def sweep_speed(
@@ -74,7 +74,7 @@ def sweep_speed(
 
 def same_metrics(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     """Whether two sweep tables hold the same measurements, row for row (times and folder names aside)."""
-    keep = [c for c in a.columns if not any(word in c for word in SCALE_FREE)]
+    keep = [c for c in a.columns if c not in NOT_MEASURED and not c.endswith("seconds")]
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return False
     return a[keep].equals(b[keep])

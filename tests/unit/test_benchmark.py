@@ -31,6 +31,10 @@ def test_elapsed_time_is_the_sum_plus_gaps_in_a_row_and_less_than_the_sum_side_b
     side_by_side = times([("00_a", 30, 30), ("01_b", 28, 29), ("90_ledger", 5, 40)])
     assert benchmark.elapsed_seconds(side_by_side) == pytest.approx(40)
     assert benchmark.elapsed_seconds(side_by_side) < side_by_side.wall_seconds.sum()
+    assert benchmark.kernel_start_seconds(in_a_row) == pytest.approx(5)
+    assert benchmark.kernel_start_seconds(side_by_side) == pytest.approx(6)  # the ledger after 01_b
+    overlapping = times([("00_a", 30, 30), ("01_b", 28, 29)])
+    assert benchmark.kernel_start_seconds(overlapping, default=15.0) == 15.0  # no chapter followed another
 
 
 def test_projected_build_one_worker_is_the_sum_and_many_workers_the_longest_chapter_then_the_back_matter():
