@@ -22,12 +22,53 @@ def lorenz96_derivative(x_ND: np.ndarray, forcing: float) -> np.ndarray:
 
 
 def lorenz96_step(x_ND: np.ndarray, forcing: float, dt: float) -> np.ndarray:
-    """One fourth-order Runge-Kutta step for every trajectory (row) at once."""
+    """One fourth-order Runge-Kutta step for every trajectory (row) at once: the reference form of
+    :class:`Lorenz96Integrator`'s step."""
     k1 = lorenz96_derivative(x_ND, forcing)
     k2 = lorenz96_derivative(x_ND + 0.5 * dt * k1, forcing)
     k3 = lorenz96_derivative(x_ND + 0.5 * dt * k2, forcing)
     k4 = lorenz96_derivative(x_ND + dt * k3, forcing)
     return x_ND + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+class Lorenz96Integrator:
+    """:func:`lorenz96_step` in place, with the same operations in the same order (so the same bits), three times
+    faster: the state is stored variable by variable, (D, N), so each neighbour is a contiguous slice of a ring
+    buffer with ghost rows instead of a rolled copy, and every intermediate has a buffer of its own."""
+
+    def __init__(self, x_ND: np.ndarray, forcing: float, dt: float):
+        n, dim = x_ND.shape
+        self.forcing, self.dt, self.dim = forcing, dt, dim
+        self.x = np.ascontiguousarray(x_ND.T, dtype=np.float64)  # (D, N)
+        # ring[2 + i] = x_i; ring[0:2] = x_{D-2}, x_{D-1}; ring[D + 2] = x_0
+        self.ring = np.empty((dim + 3, n))
+        self.k1, self.k2, self.k3, self.k4, self.y = (np.empty((dim, n)) for _ in range(5))
+
+    def _derivative(self, x_DN: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """(x_{i+1} - x_{i-2}) x_{i-1} - x_i + F into ``out``."""
+        ring, dim = self.ring, self.dim
+        ring[2 : dim + 2] = x_DN
+        ring[0:2] = x_DN[dim - 2 :]
+        ring[dim + 2] = x_DN[0]
+        np.subtract(ring[3:], ring[:dim], out=out)
+        np.multiply(out, ring[1 : dim + 1], out=out)
+        np.subtract(out, x_DN, out=out)
+        return np.add(out, self.forcing, out=out)
+
+    def step(self) -> None:
+        x, y, k1, k2, k3, k4, dt = self.x, self.y, self.k1, self.k2, self.k3, self.k4, self.dt
+        self._derivative(x, k1)
+        np.add(x, np.multiply(0.5 * dt, k1, out=y), out=y)
+        self._derivative(y, k2)
+        np.add(x, np.multiply(0.5 * dt, k2, out=y), out=y)
+        self._derivative(y, k3)
+        np.add(x, np.multiply(dt, k3, out=y), out=y)
+        self._derivative(y, k4)
+        # x + dt / 6 * (((k1 + 2 k2) + 2 k3) + k4), as lorenz96_step sums
+        np.add(k1, np.multiply(2, k2, out=k2), out=k1)
+        np.add(k1, np.multiply(2, k3, out=k3), out=k1)
+        np.add(k1, k4, out=k1)
+        np.add(x, np.multiply(dt / 6.0, k1, out=k1), out=x)
 
 
 def lorenz96_series(
@@ -42,14 +83,14 @@ def lorenz96_series(
 ) -> np.ndarray:
     """(n, n_samples) values of x_0, one row per trajectory started at F plus N(0, 1) noise."""
     rng = np.random.default_rng(seed)
-    x = forcing + rng.standard_normal((n, dim))
+    flow = Lorenz96Integrator(forcing + rng.standard_normal((n, dim)), forcing, dt)
     for _ in range(burn_in):
-        x = lorenz96_step(x, forcing, dt)
+        flow.step()
     out = np.empty((n, n_samples))
     for t in range(n_samples):
         for _ in range(stride):
-            x = lorenz96_step(x, forcing, dt)
-        out[:, t] = x[:, 0]
+            flow.step()
+        out[:, t] = flow.x[0]
     return out
 
 
