@@ -42,6 +42,7 @@ import numpy as np
 from keras import ops
 
 from .backend import keras
+from .fused_adam import FusedAdam, FusedUpdate
 from .members import member_topk
 from .metrics import sae_metrics
 
@@ -233,7 +234,7 @@ def authors_auxk_loss(x_MBD, x_hat_MBD, z_MBL, latent_MBL, W_dec_MLD, b_dec_M1D,
     return any_dead_M * error_M / denominator_M, since_ML
 
 
-class MemberClipAdam(keras.optimizers.Adam):
+class MemberClipAdam(FusedUpdate, keras.optimizers.Adam):
     """Adam that first scales each member's gradient (all its weights together) to norm at most ``clip_norm``,
     as ``torch.nn.utils.clip_grad_norm_`` does for one model."""
 
@@ -401,7 +402,7 @@ def train_members(
         scales=scales,
     )
     rate = authors_schedule(learning_rate, epochs * steps) if form == "authors" else learning_rate
-    optimizer = MemberClipAdam(clip_norm, learning_rate=rate) if clip_norm else keras.optimizers.Adam(rate)
+    optimizer = MemberClipAdam(clip_norm, learning_rate=rate) if clip_norm else FusedAdam(rate)
     sae.compile(optimizer=optimizer, steps_per_execution=steps)
     probe = _Probe(sae, probe_ND) if probe_ND is not None else None
     losses = []

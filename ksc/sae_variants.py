@@ -41,6 +41,7 @@ import numpy as np
 from keras import ops
 
 from .backend import keras
+from .fused_adam import FusedAdam
 from .members import member_topk
 from .metrics import sae_metrics
 from .sae import SAEFit, auxk_loss, epoch_batches, input_scale
@@ -224,7 +225,7 @@ def train_variants(
         auxk_alpha=auxk_alpha,
         name=kind,
     )
-    sae.compile(optimizer=keras.optimizers.Adam(learning_rate), steps_per_execution=steps)
+    sae.compile(optimizer=FusedAdam(learning_rate), steps_per_execution=steps)
     offsets = np.array([first[d] for d, _, _ in members], dtype=np.int32)
     history = []
     for epoch in range(epochs):

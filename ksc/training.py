@@ -17,6 +17,7 @@ from keras import ops
 
 from .backend import keras
 from .chaos import Splits
+from .fused_adam import FusedAdam, FusedUpdate
 from .members import MemberAutoencoder
 from .metrics import latent_metrics, reconstruction_metrics
 from .models import Autoencoder, build_model
@@ -142,7 +143,7 @@ class _MemberProbe(keras.callbacks.Callback):
         )
 
 
-class MemberAdam(keras.optimizers.Adam):
+class MemberAdam(FusedUpdate, keras.optimizers.Adam):
     """Adam with one learning rate per member (every weight of a member model has the member axis first)."""
 
     def __init__(self, rates, **kwargs):
@@ -171,9 +172,7 @@ def _compiled_members(
     members = _COMPILED.pop(key, None)
     if members is None:
         members = member_type(references, ks, images, dropout_seeds, **options)
-        optimizer = (
-            MemberAdam(learning_rate) if isinstance(learning_rate, tuple) else keras.optimizers.Adam(learning_rate)
-        )
+        optimizer = MemberAdam(learning_rate) if isinstance(learning_rate, tuple) else FusedAdam(learning_rate)
         members.compile(optimizer=optimizer, steps_per_execution=steps, jit_compile=jit_compile)
     else:
         members.restart(references, images, dropout_seeds)
