@@ -6,8 +6,9 @@ The science, one module per subject (import what you need, e.g. ``from ksc impor
   ``superposition`` (the synthetic benchmark with known features), ``network_activations`` (a small network
   trained on digits, its hidden activations, and probing evaluations of SAEs fitted to them);
 - models: ``layers`` (chaos activation, Top-K, the target-variance penalty), ``models`` (V1-V4, dense ReLU),
-  ``members`` (M models as one computation), ``training`` (``train`` and ``train_many``), ``sae`` (TopK SAE and
-  vSAE, with the vSAE authors' code path as a form), ``sae_variants`` (ReLU-L1, TopK + AuxK, JumpReLU, Gated),
+  ``members`` (M models as one computation), ``training`` (``train`` and ``train_many``), ``fused_adam`` (their
+  Adam update as one XLA computation, same bits), ``sae`` (TopK SAE and vSAE, with the vSAE authors' code path
+  as a form), ``sae_variants`` (ReLU-L1, TopK + AuxK, JumpReLU, Gated),
   ``ablations`` (V4 with its activation, constants, Top-K selection or penalty changed per member);
 - measurements: ``metrics``, ``stats`` (tests, effect sizes, bootstrap ratios), ``divergence`` (Section 6.3's
   protocols), ``vsae_comparison`` (chapter 06's design, beta rule and per-k verdicts), ``matched_sparsity``
@@ -19,7 +20,8 @@ The science, one module per subject (import what you need, e.g. ``from ksc impor
 - the papers' claims and their verdicts: ``claims`` (+ ``claims.csv``), ``nulls`` (null references), ``ledger``,
   ``conclusions`` (+ ``conclusions.csv``);
 - files and provenance: ``results`` (the results-file format, its one reader), ``atomic`` (atomic writes),
-  ``machine`` (what ran a result), ``parameters`` (every notebook parameter, declared once);
+  ``machine`` (what ran a result), ``parameters`` (every notebook parameter, declared once), ``budgets`` (each
+  chapter's time budget, + ``budgets.csv``);
 - pages: ``plots``, ``vsae_plots`` (chapter 06's figures), ``ablation_plots`` (chapter 11's), ``tables``;
 - ``backend``: Keras imported with its backend's environment set (every module takes ``keras`` from here).
 
@@ -28,6 +30,7 @@ the science imports it.
 """
 
 import os as _os
+import platform as _platform
 
 # Set before any module of the package imports Keras (and so TensorFlow).
 # One inter-op thread: TensorFlow then runs independent ops one after another, in a fixed order (each op still
@@ -42,6 +45,15 @@ _os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # 158 s with one, 156 s with two); more cores are used by running chapters or sweep points side by side
 # (``--workers``, ksc/book/cluster.py). Either variable set beforehand wins.
 _os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+# XLA without fused multiply-add, so that the optimizer's update compiled by XLA (ksc/fused_adam.py) rounds every
+# multiply and add as TensorFlow's own ops do and gives the same bits, faster. Only for the TensorFlow backend on
+# x86-64 (JAX compiles everything with XLA and keeps its full instruction set) and only where no cap is set already.
+if _os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and _platform.machine().lower() in (
+    "x86_64",
+    "amd64",
+):
+    if "xla_cpu_max_isa" not in _os.environ.get("XLA_FLAGS", ""):
+        _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX").strip()
 
 __version__ = "0.1.0"
 
@@ -54,11 +66,13 @@ __all__ = [
     "batteries",
     "benchmark",
     "bit_sources",
+    "budgets",
     "chaos",
     "claims",
     "conclusions",
     "divergence",
     "flows",
+    "fused_adam",
     "layers",
     "ledger",
     "machine",

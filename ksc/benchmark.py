@@ -20,6 +20,8 @@ import pandas as pd
 from . import chaos, training
 from .atomic import json_safe, write_atomic
 from .backend import keras
+from .budgets import budgets as declared_budgets
+from .budgets import costliest_first
 from .machine import provenance
 from .models import build_model
 from .results import chapter_results
@@ -193,15 +195,19 @@ def _finished_and_started(times: pd.DataFrame):
     return finished, finished - pd.to_timedelta(times.wall_seconds, unit="s")
 
 
-def projected_build(times: pd.DataFrame, workers=(1, 2, 4, 8, 16), start_seconds: float = 15.0) -> pd.DataFrame:
+def projected_build(
+    times: pd.DataFrame, workers=(1, 2, 4, 8, 16), start_seconds: float = 15.0, budgets: dict | None = None
+) -> pd.DataFrame:
     """On paper: the elapsed time of the chapters of ``times`` under ``ksc build --workers N``.
 
-    The chapters numbered below 90 are handed, in book order, each to the first worker that is free (as Dask
-    does with tasks submitted in order); every later chapter runs alone after them. Each chapter is assumed to
+    The chapters numbered below 90 are handed, in the build's order (the largest budget first,
+    :func:`ksc.budgets.costliest_first`), each to the first worker that is free (as Dask does with tasks submitted
+    in order); every later chapter runs alone after them. Each chapter is assumed to
     take the wall time measured for it in ``times``, plus ``start_seconds`` for its kernel's start, whatever the
     number of workers: that holds where every worker has a core of this speed to itself, not on this machine.
     """
-    front = times[times.chapter.str[:2] < "90"]
+    front = times[times.chapter.str[:2] < "90"].set_index("chapter")
+    front = front.loc[costliest_first(list(front.index), budgets)]
     back = times[times.chapter.str[:2] >= "90"]
     rows = []
     for n in workers:
@@ -232,3 +238,35 @@ def recorded_speedups(folder) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def reference_fit_seconds(folder, device: str | None = None) -> float | None:
+    """Seconds per V4 model-run with Keras ``fit`` in the newest recorded TensorFlow benchmark of ``device`` (any
+    device where None): the machine speed the chapters' budgets (``ksc/budgets.csv``) are stated at."""
+    recorded = recorded_speedups(folder)
+    if recorded.empty:
+        return None
+    fits = recorded[(recorded.way == FIT_WAY) & recorded.backend.str.startswith("tensorflow")]
+    if device is not None:
+        fits = fits[fits.device == device]
+    return float(fits.sort_values("recorded (UTC)").seconds_per_run.iloc[-1]) if len(fits) else None
+
+
+def budget_table(times: pd.DataFrame, speed_ratio: float, budgets: dict | None = None) -> pd.DataFrame:
+    """Each chapter's wall time beside its budget, and beside the budget times ``speed_ratio`` (this machine's Keras
+    fit time over the reference one: above 1 on a slower machine). ``shared`` says whether another chapter ran at
+    the same time (``ksc build --workers``), which slows both down on a machine with few cores."""
+    budgets = declared_budgets() if budgets is None else budgets
+    finished, started = _finished_and_started(times)
+    shared = [bool(((started < finished[i]) & (finished > started[i]) & (times.index != i)).any()) for i in times.index]
+    table = pd.DataFrame(
+        {
+            "chapter": times.chapter,
+            "wall_seconds": times.wall_seconds,
+            "shared": shared,
+            "budget_seconds": times.chapter.map(budgets),
+        }
+    )
+    table["budget_at_this_speed"] = table.budget_seconds * speed_ratio
+    table["within"] = table.wall_seconds <= table.budget_at_this_speed
+    return table

@@ -27,6 +27,7 @@ import yaml
 
 from .. import parameters as parameter_table  # execute_chapter's argument is named parameters
 from ..atomic import write_atomic
+from ..budgets import costliest_first
 from ..parameters import ParameterError
 from ..results import chapter_results
 from .display import chapter_times
@@ -275,11 +276,12 @@ def build(
     return index
 
 
-def stages(stems: list[str]) -> list[list[str]]:
-    """The order of a parallel build: every chapter at once, then each back-matter chapter alone, in book order
-    (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too, and times
-    the trainer on a machine that runs nothing else)."""
-    front = [stem for stem in stems if stem[:2] < BACK_MATTER]
+def stages(stems: list[str], budgets: dict[str, float] | None = None) -> list[list[str]]:
+    """The order of a parallel build: every chapter at once, the largest budget first (``ksc/budgets.csv``: with two
+    workers, a long chapter started last would run alone at the end), then each back-matter chapter alone, in book
+    order (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too, and
+    times the trainer on a machine that runs nothing else)."""
+    front = costliest_first([stem for stem in stems if stem[:2] < BACK_MATTER], budgets)
     back = [[stem] for stem in stems if stem[:2] >= BACK_MATTER]
     return ([front] if front else []) + back
 

@@ -70,3 +70,17 @@ def test_recorded_benchmarks_are_read_each_by_its_own_reader():
     # the recorded sweep ran every point both ways and with the same numbers
     assert (sweeps.points == 8).all() and sweeps.same_metrics.all()
     assert (sweeps.speedup == sweeps.serial_seconds / sweeps.parallel_seconds).all()
+
+
+def test_budget_table_scales_budgets_by_machine_speed_and_sees_which_chapters_ran_side_by_side():
+    book = times([("00_a", 30, 30), ("01_b", 28, 29), ("90_ledger", 12, 45)])  # 00 and 01 overlap, 90 after them
+    table = benchmark.budget_table(book, 2.0, {"00_a": 10, "01_b": 20, "90_ledger": 5}).set_index("chapter")
+    assert table.shared.to_dict() == {"00_a": True, "01_b": True, "90_ledger": False}
+    assert table.budget_at_this_speed.to_dict() == {"00_a": 20, "01_b": 40, "90_ledger": 10}
+    assert table.within.to_dict() == {"00_a": False, "01_b": True, "90_ledger": False}
+
+
+def test_the_reference_speed_is_the_recorded_keras_fit_time_of_the_cpu():
+    seconds = benchmark.reference_fit_seconds(RECORDED, "CPU: x86_64 x2")
+    assert seconds is not None and 1.0 < seconds < 5.0  # a V4 fit of 2000 images for 10 epochs on this CPU kind
+    assert benchmark.reference_fit_seconds(RECORDED, "no such device") is None
