@@ -25,11 +25,11 @@ ISA_CAP = "--xla_cpu_max_isa=AVX"
 
 def enabled() -> bool:
     """Whether the update runs as one XLA computation here (see the module's docstring for the conditions)."""
-    return (
-        keras.backend.backend() == "tensorflow"
-        and platform.machine().lower() in ("x86_64", "amd64")
-        and ISA_CAP in os.environ.get("XLA_FLAGS", "").split()
-    )
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    # XLA stops reading its flags at the first word that is not one ("intra_op_parallelism_threads=1", a common
+    # recipe for JAX, is not), so the cap counts only before any such word
+    capped = ISA_CAP in flags and all(flag.startswith("--") for flag in flags[: flags.index(ISA_CAP)])
+    return keras.backend.backend() == "tensorflow" and platform.machine().lower() in ("x86_64", "amd64") and capped
 
 
 class FusedUpdate:

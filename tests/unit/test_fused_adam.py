@@ -66,3 +66,16 @@ def test_the_fused_update_is_the_one_that_runs(images):
     members = next(reversed(training._COMPILED.values()))
     assert isinstance(members.optimizer, fused_adam.FusedUpdate)
     assert getattr(members.optimizer, "_fused_update", None) is not None  # traced: the XLA path ran, not Keras's
+
+
+def test_the_cap_counts_only_where_xla_reads_it(monkeypatch):
+    monkeypatch.setenv(
+        "XLA_FLAGS", "--xla_cpu_max_isa=AVX --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
+    assert fused_adam.enabled()
+    monkeypatch.setenv(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_max_isa=AVX"
+    )
+    assert not fused_adam.enabled()  # XLA stops at the word without "--": the cap would not apply, FMA would
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
+    assert not fused_adam.enabled()
