@@ -48,10 +48,23 @@ _os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 # XLA without fused multiply-add, so that the optimizer's update compiled by XLA (ksc/fused_adam.py) rounds every
 # multiply and add as TensorFlow's own ops do and gives the same bits, faster. Only for the TensorFlow backend on
 # x86-64 (JAX compiles everything with XLA and keeps its full instruction set) and only where no cap is set already.
-if _os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" and _platform.machine().lower() in (
-    "x86_64",
-    "amd64",
-):
+
+
+def _keras_backend() -> str:
+    """The backend Keras will choose: KERAS_BACKEND, else the one in Keras's configuration file, else TensorFlow."""
+    import json
+
+    if "KERAS_BACKEND" in _os.environ:
+        return _os.environ["KERAS_BACKEND"]
+    home = _os.environ.get("KERAS_HOME") or _os.path.join(_os.path.expanduser("~"), ".keras")
+    try:
+        with open(_os.path.join(home, "keras.json")) as handle:
+            return str(json.load(handle).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+if _keras_backend() == "tensorflow" and _platform.machine().lower() in ("x86_64", "amd64"):
     if "xla_cpu_max_isa" not in _os.environ.get("XLA_FLAGS", ""):
         _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX").strip()
 

@@ -146,8 +146,11 @@ def read_benchmark(path) -> dict:
     return record
 
 
-def chapter_times(results_dir, stems) -> pd.DataFrame:
-    """Per chapter with a results file: wall time, models trained and the seconds their runs took, device, backend."""
+def chapter_times(results_dir, stems, defaults: dict | None = None) -> pd.DataFrame:
+    """Per chapter with a results file: wall time, models trained and the seconds their runs took, device, backend.
+
+    With ``defaults`` (stem -> the values of its ``parameters`` cell), ``at_defaults`` says whether the chapter ran
+    with exactly those values (the paper's scale), which its time budget assumes."""
     rows = []
     for stem in stems:
         record = chapter_results(results_dir, stem, missing_ok=True)
@@ -156,21 +159,20 @@ def chapter_times(results_dir, stems) -> pd.DataFrame:
         metrics = record["metrics"]
         trained = metrics.wall_seconds.dropna() if "wall_seconds" in metrics else pd.Series(dtype=float)
         prov = record["provenance"]
-        rows.append(
-            {
-                "chapter": stem,
-                "wall_seconds": prov["wall_seconds"],
-                "models_trained": len(trained),
-                "training_seconds": float(trained.sum()),
-                "device": prov["device"],
-                "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}",
-                "finished_at": prov["finished_at"],
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend", "finished_at"],
-    )
+        row = {
+            "chapter": stem,
+            "wall_seconds": prov["wall_seconds"],
+            "models_trained": len(trained),
+            "training_seconds": float(trained.sum()),
+            "device": prov["device"],
+            "backend": f"{prov['keras_backend']} {prov.get('backend_version') or ''}",
+            "finished_at": prov["finished_at"],
+        }
+        if defaults is not None:
+            row["at_defaults"] = stem in defaults and record["parameters"] == json_safe(defaults[stem])
+        rows.append(row)
+    columns = ["chapter", "wall_seconds", "models_trained", "training_seconds", "device", "backend", "finished_at"]
+    return pd.DataFrame(rows, columns=columns + (["at_defaults"] if defaults is not None else []))
 
 
 def elapsed_seconds(times: pd.DataFrame) -> float:
@@ -240,22 +242,23 @@ def recorded_speedups(folder) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reference_fit_seconds(folder, device: str | None = None) -> float | None:
-    """Seconds per V4 model-run with Keras ``fit`` in the newest recorded TensorFlow benchmark of ``device`` (any
-    device where None): the machine speed the chapters' budgets (``ksc/budgets.csv``) are stated at."""
-    recorded = recorded_speedups(folder)
-    if recorded.empty:
+def reference_fit_seconds(path) -> float | None:
+    """Seconds per V4 model-run with Keras ``fit`` in the recorded benchmark file ``path``
+    (``ksc.budgets.REFERENCE``: the machine speed the chapters' budgets are stated at); None without the file."""
+    path = Path(path)
+    if not path.is_file():
         return None
-    fits = recorded[(recorded.way == FIT_WAY) & recorded.backend.str.startswith("tensorflow")]
-    if device is not None:
-        fits = fits[fits.device == device]
-    return float(fits.sort_values("recorded (UTC)").seconds_per_run.iloc[-1]) if len(fits) else None
+    speed = read_benchmark(path)["speedups"]
+    fits = speed[speed.way == FIT_WAY]
+    return float(fits.seconds_per_run.iloc[0]) if len(fits) else None
 
 
 def budget_table(times: pd.DataFrame, speed_ratio: float, budgets: dict | None = None) -> pd.DataFrame:
     """Each chapter's wall time beside its budget, and beside the budget times ``speed_ratio`` (this machine's Keras
     fit time over the reference one: above 1 on a slower machine). ``shared`` says whether another chapter ran at
-    the same time (``ksc build --workers``), which slows both down on a machine with few cores."""
+    the same time (``ksc build --workers``), which slows both down on a machine with few cores. ``within`` is left
+    empty where there is nothing to judge: no budget, no finite speed ratio, or (where ``times`` says so) a chapter
+    not run at its defaults."""
     budgets = declared_budgets() if budgets is None else budgets
     finished, started = _finished_and_started(times)
     shared = [bool(((started < finished[i]) & (finished > started[i]) & (times.index != i)).any()) for i in times.index]
@@ -268,5 +271,8 @@ def budget_table(times: pd.DataFrame, speed_ratio: float, budgets: dict | None =
         }
     )
     table["budget_at_this_speed"] = table.budget_seconds * speed_ratio
-    table["within"] = table.wall_seconds <= table.budget_at_this_speed
+    judged = table.budget_at_this_speed.notna() & bool(pd.notna(speed_ratio) and speed_ratio > 0)
+    if "at_defaults" in times:
+        judged &= times.at_defaults.astype(bool)
+    table["within"] = (table.wall_seconds <= table.budget_at_this_speed).astype(object).where(judged, None)
     return table

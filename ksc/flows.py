@@ -39,7 +39,7 @@ class Lorenz96Integrator:
     def __init__(self, x_ND: np.ndarray, forcing: float, dt: float):
         n, dim = x_ND.shape
         self.forcing, self.dt, self.dim = forcing, dt, dim
-        self.x = np.ascontiguousarray(x_ND.T, dtype=np.float64)  # (D, N)
+        self.x = np.array(x_ND.T, dtype=np.float64, order="C")  # (D, N), a copy: the caller's array stays
         # ring[2 + i] = x_i; ring[0:2] = x_{D-2}, x_{D-1}; ring[D + 2] = x_0
         self.ring = np.empty((dim + 3, n))
         self.k1, self.k2, self.k3, self.k4, self.y = (np.empty((dim, n)) for _ in range(5))

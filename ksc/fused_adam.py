@@ -9,8 +9,9 @@ Compiled by XLA, the same ops become one loop over each tensor.
 
 The numbers stay the same, bit for bit, provided XLA does not contract a multiply and an add into one fused
 multiply-add (one rounding instead of two): ``ksc/__init__.py`` caps XLA's instruction set at AVX, which has no FMA
-(``--xla_cpu_max_isa=AVX``), and this path runs only where that cap is set, on the TensorFlow backend, outside any
-distribution strategy; elsewhere the update is Keras's own. ``tests/unit/test_fused_adam.py`` checks the bits.
+(``--xla_cpu_max_isa=AVX``), and this path runs only where that cap is set, on the TensorFlow backend on a CPU,
+outside any distribution strategy; elsewhere the update is Keras's own. ``tests/unit/test_fused_adam.py`` checks the
+bits.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def enabled() -> bool:
     # XLA stops reading its flags at the first word that is not one ("intra_op_parallelism_threads=1", a common
     # recipe for JAX, is not), so the cap counts only before any such word
     capped = ISA_CAP in flags and all(flag.startswith("--") for flag in flags[: flags.index(ISA_CAP)])
-    return keras.backend.backend() == "tensorflow" and platform.machine().lower() in ("x86_64", "amd64") and capped
+    if not (keras.backend.backend() == "tensorflow" and platform.machine().lower() in ("x86_64", "amd64") and capped):
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")  # on a GPU, XLA would compile the update with FMA
 
 
 class FusedUpdate:

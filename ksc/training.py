@@ -176,10 +176,10 @@ def _compiled_members(
         members.compile(optimizer=optimizer, steps_per_execution=steps, jit_compile=jit_compile)
     else:
         members.restart(references, images, dropout_seeds)
-        for variable in members.optimizer.variables:  # step count and moments back to zero
+        for variable in members.optimizer.variables:  # step count and moments back to zero (the rate too)
             variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
-        if not isinstance(learning_rate, tuple):  # per-member rates are part of the key
-            members.optimizer.learning_rate = learning_rate
+        # per-member rates are part of the key; MemberAdam's own rate is 1, each member's scales it
+        members.optimizer.learning_rate = 1.0 if isinstance(learning_rate, tuple) else learning_rate
     _COMPILED[key] = members
     while len(_COMPILED) > _COMPILED_KEPT:
         _COMPILED.pop(next(iter(_COMPILED)))

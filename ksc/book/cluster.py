@@ -159,20 +159,41 @@ class Board:
             sys.stdout.write("\n")
 
 
+def task_slots(client) -> int:
+    """How many tasks the cluster can run at once now: its workers' threads (at least one)."""
+    try:
+        return max(1, sum(client.nthreads().values()))
+    except Exception:  # the scheduler is busy or a worker just left: one at a time until the next count
+        return 1
+
+
 def run_all(client, task_list: list, on_outcome, label: str, log=print) -> list:
-    """Runs every task on the cluster; ``on_outcome(outcome)`` is called here as each one finishes (in the order
-    they finish). Returns the outcomes in the order of ``task_list``. A task whose workers all died (Dask's
-    KilledWorker) or that could not run at all is a failed outcome; Ctrl-C cancels the tasks not yet finished."""
+    """Runs every task on the cluster, starting them in the order of ``task_list``; ``on_outcome(outcome)`` is
+    called here as each one finishes (in the order they finish). Returns the outcomes in the order of ``task_list``.
+    A task whose workers all died (Dask's KilledWorker) or that could not run at all is a failed outcome; Ctrl-C
+    cancels the tasks not yet finished.
+
+    Only as many tasks as the cluster has free task slots are submitted; the next one goes in as one finishes.
+    Dask would otherwise hand every task to a worker when it is submitted, so that a worker that finishes early
+    could sit idle while another worker's queue waits, and the order of ``task_list`` (the costliest chapter first,
+    ``ksc build``) would not be the order tasks start in."""
     from distributed import as_completed
 
     threads_by_host = threads_per_task(client)
     token = uuid.uuid4().hex[:8]
     keys = [f"ksc-{token}-{number}-{task.stem}" for number, task in enumerate(task_list)]
-    futures = [
-        client.submit(execute_on_worker, task, threads_by_host, key=key, pure=False)
-        for key, task in zip(keys, task_list)
-    ]
     by_key = dict(zip(keys, task_list))
+    waiting = list(keys)
+    futures = []
+
+    def submit(done=None):
+        key = waiting.pop(0)
+        future = client.submit(execute_on_worker, by_key[key], threads_by_host, key=key, pure=False)
+        futures.append(future)
+        if done is not None:
+            done.add(future)
+        return future
+
     ours = set(keys)
     running = lambda: sum(
         len(ours.intersection(found))
@@ -182,7 +203,9 @@ def run_all(client, task_list: list, on_outcome, label: str, log=print) -> list:
     board = Board(label, len(task_list), log, running).start()
     outcomes = {}
     try:
-        for future in as_completed(futures):
+        first = [submit() for _ in range(min(task_slots(client), len(waiting)))]
+        done = as_completed(first)
+        for future in done:
             task = by_key[future.key]
             try:
                 outcome = future.result()
@@ -191,6 +214,10 @@ def run_all(client, task_list: list, on_outcome, label: str, log=print) -> list:
                     task.name, task.stem, False, None, {}, f"{type(error).__name__}: {_first_line(error)}", math.nan, ""
                 )
             future.release()
+            in_flight = len(futures) - len(outcomes) - 1
+            while waiting and in_flight < task_slots(client):
+                submit(done)
+                in_flight += 1
             on_outcome(outcome)
             outcomes[future.key] = outcome
             board.finished(outcome)

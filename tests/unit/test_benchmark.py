@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc import benchmark
+from ksc import benchmark, budgets
 from ksc.book import sweep_speed
 
 RECORDED = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
@@ -80,7 +80,27 @@ def test_budget_table_scales_budgets_by_machine_speed_and_sees_which_chapters_ra
     assert table.within.to_dict() == {"00_a": False, "01_b": True, "90_ledger": False}
 
 
+def test_budget_table_judges_nothing_it_cannot_judge():
+    book = times([("00_a", 30, 30), ("01_b", 28, 29), ("02_c", 1, 40)]).assign(at_defaults=[True, False, True])
+    table = benchmark.budget_table(book, 2.0, {"00_a": 20, "01_b": 20}).set_index("chapter")
+    assert table.within.to_dict() == {"00_a": True, "01_b": None, "02_c": None}  # not at defaults; no budget
+    unknown_speed = benchmark.budget_table(book, float("nan"), {"00_a": 20, "01_b": 20})
+    assert unknown_speed.within.isna().all()
+
+
 def test_the_reference_speed_is_the_recorded_keras_fit_time_of_the_cpu():
-    seconds = benchmark.reference_fit_seconds(RECORDED, "CPU: x86_64 x2")
+    seconds = benchmark.reference_fit_seconds(RECORDED / budgets.REFERENCE)
     assert seconds is not None and 1.0 < seconds < 5.0  # a V4 fit of 2000 images for 10 epochs on this CPU kind
-    assert benchmark.reference_fit_seconds(RECORDED, "no such device") is None
+    assert benchmark.reference_fit_seconds(RECORDED / "no-such-file.json") is None
+
+
+def test_chapter_times_say_which_chapters_ran_at_their_defaults(tmp_path):
+    from ksc.results import write_results
+
+    write_results(tmp_path, "00_a", {"n": 5}, [{"wall_seconds": 1.0}], wall_seconds=3.0)
+    write_results(tmp_path, "01_b", {"n": 2}, [], wall_seconds=4.0)
+    found = benchmark.chapter_times(
+        tmp_path, ["00_a", "01_b", "02_missing"], defaults={"00_a": {"n": 5}, "01_b": {"n": 5}}
+    )
+    assert found.set_index("chapter").at_defaults.to_dict() == {"00_a": True, "01_b": False}
+    assert "at_defaults" not in benchmark.chapter_times(tmp_path, ["00_a"])

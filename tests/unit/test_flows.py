@@ -69,3 +69,11 @@ def test_lorenz96_integrator_gives_the_reference_step_bit_for_bit():
             flow.step()
         assert np.array_equal(flow.x.T, x)  # the same bits, not merely close
         assert np.std(x) > 1.0  # the trajectories moved (chaotic at F = 8), so the comparison is not trivial
+
+
+def test_lorenz96_integrator_leaves_the_callers_array_alone():
+    x = np.asfortranarray(8.0 + np.random.default_rng(0).standard_normal((3, 6)))  # its transpose is C-ordered
+    before = x.copy()
+    flow = flows.Lorenz96Integrator(x, 8.0, 0.01)
+    flow.step()
+    assert np.array_equal(x, before) and not np.array_equal(flow.x.T, before)

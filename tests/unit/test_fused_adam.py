@@ -79,3 +79,13 @@ def test_the_cap_counts_only_where_xla_reads_it(monkeypatch):
     assert not fused_adam.enabled()  # XLA stops at the word without "--": the cap would not apply, FMA would
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX2")
     assert not fused_adam.enabled()
+
+
+@pytest.mark.parametrize("rates", [1e-3, [3e-4, 3e-3]])
+def test_a_reused_compiled_model_trains_to_the_bits_of_a_fresh_one(images, rates):
+    training.forget_compiled()
+    run = lambda: training.train_many("v3", images, seeds=[0, 1], epochs=2, learning_rate=rates)
+    fresh, reused = run(), run()  # the second call resets and reuses the first one's model and optimizer
+    assert len(training._COMPILED) == 1
+    for a, b in zip(fresh, reused):
+        assert np.array_equal(a.z_test, b.z_test) and a.history.equals(b.history)
