@@ -203,8 +203,8 @@ def projected_build(
     """On paper: the elapsed time of the chapters of ``times`` under ``ksc build --workers N``.
 
     The chapters numbered below 90 are handed, in the build's order (the largest budget first,
-    :func:`ksc.budgets.costliest_first`), each to the first worker that is free (as Dask does with tasks submitted
-    in order); every later chapter runs alone after them. Each chapter is assumed to
+    :func:`ksc.budgets.costliest_first`), each to the first worker that is free (as ``ksc.book.cluster.run_all``
+    hands them out); every later chapter runs alone after them. Each chapter is assumed to
     take the wall time measured for it in ``times``, plus ``start_seconds`` for its kernel's start, whatever the
     number of workers: that holds where every worker has a core of this speed to itself, not on this machine.
     """

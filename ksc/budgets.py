@@ -1,6 +1,6 @@
 """Each chapter's time budget (``budgets.csv``): the seconds it may take alone, at the paper's defaults, on the 2-core
-CPU at the speed recorded in ``benchmarks/results/train_speed-cpu-x86-64-x2.json`` (a V4 trained with Keras ``fit``
-in about 2.2 s).
+CPU at the speed recorded in ``benchmarks/results/`` + :data:`REFERENCE` (a V4 trained with Keras ``fit`` in about
+2.2 s).
 
 Budgets are targets, declared before the build that is judged against them (the ``declared`` column); the
 Performance page sets each chapter's measured time beside its budget scaled by the speed of the machine that ran
