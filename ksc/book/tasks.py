@@ -62,9 +62,12 @@ def thread_limits(threads: int) -> dict:
     """The environment that gives BLAS and XLA ``threads`` threads (TensorFlow's own stay at one each)."""
     limits = {name: str(threads) for name in BLAS_THREAD_VARIABLES}
     limits["TF_NUM_INTRAOP_THREADS"] = limits["TF_NUM_INTEROP_THREADS"] = "1"
+    # XLA (JAX on the CPU) has no flag for a thread count: "--xla_cpu_multi_thread_eigen=false" keeps its matrix
+    # products on one thread, and the word "intra_op_parallelism_threads=N" of a common recipe is not a flag at
+    # all (XLA stops reading XLA_FLAGS at it, so it is not added). A user's own setting of that flag wins.
     xla = os.environ.get("XLA_FLAGS", "")
-    if "intra_op_parallelism_threads" not in xla:  # JAX on the CPU; a user's own setting wins
-        limits["XLA_FLAGS"] = f"{xla} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}".strip()
+    if threads == 1 and "xla_cpu_multi_thread_eigen" not in xla:
+        limits["XLA_FLAGS"] = f"{xla} --xla_cpu_multi_thread_eigen=false".strip()
     return limits
 
 

@@ -193,6 +193,24 @@ def test_a_failing_point_is_one_line_and_the_others_finish(tmp_path, sometimes_f
     assert "point 2/2 (n_train=20) failed" in capsys.readouterr().err
 
 
+def test_tasks_start_in_the_order_given(tmp_path, chapter_writer, tmp_path_factory):
+    """The first task runs long; on two workers the later ones still start one after another in the order given
+    (each is handed to the cluster only when a slot is free, not queued behind the long one at submission)."""
+    chapter = chapter_writer(
+        tmp_path_factory.mktemp("repository"),
+        "97_order",
+        'n_train = 10\nresults_dir = "results"',
+        "import time\nfrom ksc.results import write_results\nstarted = time.time()\ntime.sleep(n_train / 10)\n"
+        "write_results(results_dir, '97_order', {'n_train': n_train}, [{'started': started}])",
+    )
+    pauses = [60, 5, 6, 7, 8, 9]  # tenths of a second each point sleeps
+    done = runs.sweep(chapter, {"n_train": pauses}, {}, tmp_path, log=lambda *args: None, workers=2)
+    assert done.ran == len(pauses) and not done.failed
+    folders = sorted(p for p in done.table.parent.iterdir() if p.is_dir())
+    started = [json.loads((f / "97_order.json").read_text())["metrics"][0]["started"] for f in folders]
+    assert started == sorted(started), started
+
+
 def test_workers_and_scheduler_are_checked_before_anything_runs(tmp_path):
     notebook = book.chapters(ROOT)[0]
     for workers, scheduler, message in [
@@ -222,6 +240,11 @@ def test_each_task_gets_its_share_of_the_cores():
     limits = tasks.thread_limits(3)
     assert limits["OMP_NUM_THREADS"] == limits["OPENBLAS_NUM_THREADS"] == "3"
     assert limits["TF_NUM_INTRAOP_THREADS"] == limits["TF_NUM_INTEROP_THREADS"] == "1"
+    # every word of XLA_FLAGS is a flag (XLA stops reading at the first that is not), and one thread keeps XLA's
+    # matrix products on one thread; more threads leave XLA as it was
+    assert all(word.startswith("--") for word in tasks.thread_limits(1)["XLA_FLAGS"].split())
+    assert "--xla_cpu_multi_thread_eigen=false" in tasks.thread_limits(1)["XLA_FLAGS"].split()
+    assert "XLA_FLAGS" not in limits or limits["XLA_FLAGS"] == os.environ.get("XLA_FLAGS", "")
     with cluster.connect(workers=2) as client:
         assert cluster.threads_per_task(client) == {"127.0.0.1": max(1, tasks.cores() // 2)}
 
