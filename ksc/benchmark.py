@@ -28,6 +28,8 @@ from .results import chapter_results
 from .training import train_many
 
 FIT_WAY, KSC_WAY = "keras fit, one model per run", "ksc train_many"
+TRAIN_SPEED_CHAPTER = "89_train_speed"  # the page that times both ways in a build; the Performance page reads it
+PAPER_SETTING = {"model": "v4", "n_train": 2000, "epochs": 10, "batch_size": 64}
 
 
 def authors_fit(model: str, data, seed: int, epochs: int, batch_size: int, learning_rate: float = 1e-3):
@@ -248,9 +250,59 @@ def reference_fit_seconds(path) -> float | None:
     path = Path(path)
     if not path.is_file():
         return None
-    speed = read_benchmark(path)["speedups"]
-    fits = speed[speed.way == FIT_WAY]
-    return float(fits.seconds_per_run.iloc[0]) if len(fits) else None
+    seconds = fit_seconds(read_benchmark(path)["speedups"])
+    return None if pd.isna(seconds) else seconds
+
+
+def fit_seconds(speed: pd.DataFrame) -> float:
+    """Seconds per model-run with Keras ``fit`` in a table of :func:`speedups` (NaN where it has no such row)."""
+    fits = speed[speed.way == FIT_WAY] if "way" in speed else speed.iloc[0:0]
+    return float(fits.seconds_per_run.iloc[0]) if len(fits) else float("nan")
+
+
+def measured_speed(results_dir) -> tuple[pd.DataFrame, bool]:
+    """The :func:`speedups` the Training speed page (:data:`TRAIN_SPEED_CHAPTER`) measured for this build (empty
+    without its results file), and whether it timed them at the paper's scale (:data:`PAPER_SETTING`)."""
+    record = chapter_results(results_dir, TRAIN_SPEED_CHAPTER, missing_ok=True)
+    if record is None:
+        return pd.DataFrame(), False
+    chosen = record["parameters"]
+    return record["tables"].get("speedups", pd.DataFrame()), all(
+        chosen.get(name) == value for name, value in PAPER_SETTING.items()
+    )
+
+
+def fastest_first_call(speed: pd.DataFrame):
+    """The batched trainer's fastest row in a first call (judged without the reuse of a compiled step); None if none."""
+    if "way" not in speed:
+        return None
+    first = speed[(speed.way == KSC_WAY) & (speed.graph == "first call")]
+    return first.sort_values("seconds_per_run").iloc[0] if len(first) else None
+
+
+def targets(speed: pd.DataFrame, elapsed: float, sixteen: float, summed: float, speed_ratio: float) -> pd.DataFrame:
+    """The project's speed targets, each with its measured (or projected) value and ``met`` (None where the value is
+    unknown). ``elapsed``: the chapters' first start to last finish; ``sixteen``: the projection for 16 workers
+    (:func:`projected_build`); ``summed``: the chapters' wall times added up; ``speed_ratio``: this machine's Keras
+    fit time over the reference one. The rows "at the reference speed" divide this build's times by that ratio:
+    what the build would take where the budgets are stated, had every chapter slowed down as V4's Keras fit did."""
+    fastest = fastest_first_call(speed)
+    per_run = float("nan") if fastest is None else float(fastest.seconds_per_run)
+    speedup = float("nan") if fastest is None else float(fastest.speedup_vs_fit)
+    ratio = speed_ratio if pd.notna(speed_ratio) and speed_ratio > 0 else float("nan")
+    rows = [
+        ("seconds per model-run <= 2", per_run, 2.0, "at most"),
+        ("speed-up over Keras fit >= 3", speedup, 3.0, "at least"),
+        ("chapters' elapsed time <= 900 s", elapsed, 900.0, "at most"),
+        ("16 cores, projected: chapters <= 300 s", sixteen, 300.0, "at most"),
+        ("at the reference speed, projected: chapters' elapsed time <= 900 s", elapsed / ratio, 900.0, "at most"),
+        ("at the reference speed, projected: 16 cores <= 300 s", sixteen / ratio, 300.0, "at most"),
+        ("(former) all chapters' wall times <= 600 s", summed, 600.0, "at most"),
+    ]
+    table = pd.DataFrame(rows, columns=["target", "measured", "limit", "kind"])
+    met = (table.measured <= table.limit).where(table.kind == "at most", table.measured >= table.limit)
+    table["met"] = met.astype(object).where(table.measured.notna(), None)
+    return table.drop(columns=["limit", "kind"])
 
 
 def budget_table(times: pd.DataFrame, speed_ratio: float, budgets: dict | None = None) -> pd.DataFrame:

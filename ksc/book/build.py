@@ -279,8 +279,8 @@ def build(
 def stages(stems: list[str], budgets: dict[str, float] | None = None) -> list[list[str]]:
     """The order of a parallel build: every chapter at once, the largest budget first (``ksc/budgets.csv``: with two
     workers, a long chapter started last would run alone at the end), then each back-matter chapter alone, in book
-    order (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too, and
-    times the trainer on a machine that runs nothing else)."""
+    order (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too). The
+    Training speed page (89) reads none, so it runs beside the chapters."""
     front = costliest_first([stem for stem in stems if stem[:2] < BACK_MATTER], budgets)
     back = [[stem] for stem in stems if stem[:2] >= BACK_MATTER]
     return ([front] if front else []) + back

@@ -104,3 +104,51 @@ def test_chapter_times_say_which_chapters_ran_at_their_defaults(tmp_path):
     )
     assert found.set_index("chapter").at_defaults.to_dict() == {"00_a": True, "01_b": False}
     assert "at_defaults" not in benchmark.chapter_times(tmp_path, ["00_a"])
+
+
+def speed_rows(fit_seconds, ksc_seconds):
+    """A speedups table: Keras fit, and the batched trainer at M = 1 and 10 in a first call."""
+    rows = [{"way": benchmark.FIT_WAY, "members": 1, "graph": "built for every model", "seconds_per_run": fit_seconds}]
+    for m, seconds in zip((1, 10), ksc_seconds):
+        rows.append({"way": benchmark.KSC_WAY, "members": m, "graph": "first call", "seconds_per_run": seconds})
+    table = pd.DataFrame(rows)
+    table["speedup_vs_fit"] = fit_seconds / table.seconds_per_run
+    return table
+
+
+def test_the_performance_page_reads_the_speed_the_training_speed_page_measured(tmp_path):
+    from ksc.results import write_results
+
+    speed, paper = benchmark.measured_speed(tmp_path)
+    assert speed.empty and not paper and pd.isna(benchmark.fit_seconds(speed))
+    assert benchmark.fastest_first_call(speed) is None
+    table = speed_rows(9.0, [8.0, 3.0])
+    write_results(
+        tmp_path, benchmark.TRAIN_SPEED_CHAPTER, dict(benchmark.PAPER_SETTING), [], tables={"speedups": table}
+    )
+    speed, paper = benchmark.measured_speed(tmp_path)
+    assert paper and benchmark.fit_seconds(speed) == 9.0 and benchmark.fastest_first_call(speed).members == 10
+    write_results(tmp_path, benchmark.TRAIN_SPEED_CHAPTER, {**benchmark.PAPER_SETTING, "epochs": 1}, [])
+    assert not benchmark.measured_speed(tmp_path)[1]  # timed at another scale: nothing is judged against it
+
+
+def test_targets_at_the_reference_speed_divide_by_the_speed_ratio_and_unknown_values_judge_nothing():
+    speed = speed_rows(9.0, [8.0, 3.0])  # 3 s per model-run, 3x faster than fit
+    found = benchmark.targets(speed, elapsed=2400.0, sixteen=900.0, summed=4000.0, speed_ratio=4.0).set_index("target")
+    assert found.met.to_dict() == {
+        "seconds per model-run <= 2": False,
+        "speed-up over Keras fit >= 3": True,
+        "chapters' elapsed time <= 900 s": False,
+        "16 cores, projected: chapters <= 300 s": False,
+        "at the reference speed, projected: chapters' elapsed time <= 900 s": True,  # 600 s
+        "at the reference speed, projected: 16 cores <= 300 s": True,  # 225 s
+        "(former) all chapters' wall times <= 600 s": False,
+    }
+    assert found.measured["at the reference speed, projected: 16 cores <= 300 s"] == pytest.approx(225.0)
+    unknown = benchmark.targets(pd.DataFrame(), 2400.0, 900.0, 4000.0, float("nan")).set_index("target").met
+    judged_without_speed = {t: v for t, v in unknown.items() if v is not None}  # no timings, no speed ratio
+    assert judged_without_speed == {
+        "chapters' elapsed time <= 900 s": False,
+        "16 cores, projected: chapters <= 300 s": False,
+        "(former) all chapters' wall times <= 600 s": False,
+    }
