@@ -89,7 +89,8 @@ def test_ledger_covers_every_claim_and_recomputes_verdicts(smoke_book):
     selected = set()
     for path in results.glob("[0-8][0-9]_*.json"):
         record = read_results(path)
-        selected |= set(record["claims"].id)
+        if not record["claims"].empty:  # the training-speed page (89) measures no claim
+            selected |= set(record["claims"].id)
     untested = registry[(registry.rule != "not_testable") & ~registry.id.isin(selected)]
     assert untested.empty, f"claims no chapter selects: {list(untested.id)}"
     assert registry[registry.rule == "not_testable"].note.str.len().min() > 20  # a reason, not a blank
