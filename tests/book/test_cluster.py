@@ -208,7 +208,8 @@ def test_tasks_start_in_the_order_given(tmp_path, chapter_writer, tmp_path_facto
     assert done.ran == len(pauses) and not done.failed
     folders = sorted(p for p in done.table.parent.iterdir() if p.is_dir())
     started = [json.loads((f / "97_order.json").read_text())["metrics"][0]["started"] for f in folders]
-    assert started == sorted(started), started
+    # the first two go to the two workers at once, so either may start first; every later one starts in order
+    assert max(started[:2]) < min(started[2:]) and started[2:] == sorted(started[2:]), started
 
 
 def test_workers_and_scheduler_are_checked_before_anything_runs(tmp_path):
