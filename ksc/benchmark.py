@@ -280,12 +280,20 @@ def fastest_first_call(speed: pd.DataFrame):
     return first.sort_values("seconds_per_run").iloc[0] if len(first) else None
 
 
+REFERENCE_SERIAL_TARGET = "at the reference speed, projected: chapters one after another <= 900 s"
+REFERENCE_SIXTEEN_TARGET = "at the reference speed, projected: 16 cores, one each at half the speed of two <= 300 s"
+
+
 def targets(speed: pd.DataFrame, elapsed: float, sixteen: float, summed: float, speed_ratio: float) -> pd.DataFrame:
     """The project's speed targets, each with its measured (or projected) value and ``met`` (None where the value is
     unknown). ``elapsed``: the chapters' first start to last finish; ``sixteen``: the projection for 16 workers
     (:func:`projected_build`); ``summed``: the chapters' wall times added up; ``speed_ratio``: this machine's Keras
-    fit time over the reference one. The rows "at the reference speed" divide this build's times by that ratio:
-    what the build would take where the budgets are stated, had every chapter slowed down as V4's Keras fit did."""
+    fit time over the reference one. The rows "at the reference speed" divide this build's times by that ratio
+    (what the build would take where the budgets are stated, had every chapter slowed down as V4's Keras fit did),
+    both as upper bounds: the chapters one after another (the summed wall times), which two workers on two cores do
+    not exceed; and 16 workers with one core each, taken as half as fast as the two cores the reference fit time had.
+    (The elapsed time over the ratio is no bound: under ``--workers`` the fit was timed on a shared core, one thread,
+    and the ratio then holds the slowdown of sharing as well as the machine's.)"""
     fastest = fastest_first_call(speed)
     per_run = float("nan") if fastest is None else float(fastest.seconds_per_run)
     speedup = float("nan") if fastest is None else float(fastest.speedup_vs_fit)
@@ -295,8 +303,8 @@ def targets(speed: pd.DataFrame, elapsed: float, sixteen: float, summed: float, 
         ("speed-up over Keras fit >= 3", speedup, 3.0, "at least"),
         ("chapters' elapsed time <= 900 s", elapsed, 900.0, "at most"),
         ("16 cores, projected: chapters <= 300 s", sixteen, 300.0, "at most"),
-        ("at the reference speed, projected: chapters' elapsed time <= 900 s", elapsed / ratio, 900.0, "at most"),
-        ("at the reference speed, projected: 16 cores <= 300 s", sixteen / ratio, 300.0, "at most"),
+        (REFERENCE_SERIAL_TARGET, summed / ratio, 900.0, "at most"),
+        (REFERENCE_SIXTEEN_TARGET, 2 * sixteen / ratio, 300.0, "at most"),
         ("(former) all chapters' wall times <= 600 s", summed, 600.0, "at most"),
     ]
     table = pd.DataFrame(rows, columns=["target", "measured", "limit", "kind"])
