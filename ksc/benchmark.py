@@ -244,6 +244,27 @@ def recorded_speedups(folder) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def recorded_nist_speed(folder) -> pd.DataFrame:
+    """Every NIST speed file in ``folder`` (by ``benchmarks/nist_speed.py``): seconds per 10^6-bit sequence with
+    NIST's C code for the linear complexity test and with ksc's, their ratio, and whether every p-value agreed."""
+    rows = []
+    for path in sorted(Path(folder).glob("nist_speed-*.json")):
+        record = json.loads(path.read_text())
+        seconds = record["seconds_per_sequence"]
+        rows.append(
+            {
+                "file": path.name,
+                "device": record["provenance"]["device"],
+                "recorded (UTC)": record["provenance"]["finished_at"][:16],
+                "sequences": record["settings"]["sequences"],
+                **{f"seconds per sequence, {way}": value for way, value in seconds.items()},
+                "speedup": record["speedup"],
+                "same_pvalues": record["same_pvalues"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def reference_fit_seconds(path) -> float | None:
     """Seconds per V4 model-run with Keras ``fit`` in the recorded benchmark file ``path``
     (``ksc.budgets.REFERENCE``: the machine speed the chapters' budgets are stated at); None without the file."""

@@ -1,13 +1,16 @@
 """NIST SP 800-22 rev. 1a on many sequences, with NIST's second-level analysis.
 
-The first level is NIST's fifteen tests on one sequence of bits. Ten of them return one p-value and run
+The first level is NIST's fifteen tests on one sequence of bits. Nine of them return one p-value and run
 in ``sp80022suite`` (a Python wrapper of NIST's own C code). For the five tests that give several
 p-values, that wrapper returns only their minimum, which is not uniform under randomness and so cannot
 enter NIST's uniformity check; those five are computed here from the formulas of SP 800-22 (every
 p-value, as NIST's ``assess`` tool reports them): cumulative sums (forward and backward), serial (two),
 non-overlapping templates (the 148 aperiodic templates of length 9), random excursions (8 states) and
 random excursions variant (18 states). ``tests/unit/test_randomness.py`` checks that the minimum of ours
-equals the wrapper's value on the same bits.
+equals the wrapper's value on the same bits. The linear complexity test is computed here too, for speed
+(:func:`linear_complexity`: Berlekamp-Massey on all 2000 blocks of a sequence at once; NIST's code, one block
+after another, took more time than the other fourteen tests together); its p-value is the wrapper's to the last
+digit or two (the same block complexities, counts and chi-square; scipy's incomplete gamma in place of NIST's).
 
 The second level is NIST's Section 4.2 on m sequences: for each of the 188 statistics, the proportion
 of sequences with p >= 0.01 must lie within 0.99 +- 3 sqrt(0.99 x 0.01 / m), and (where m >= 55, the
@@ -40,6 +43,8 @@ BLOCK_FREQUENCY_BLOCK = 128
 LINEAR_COMPLEXITY_BLOCK = 500
 EXCURSION_STATES = (-4, -3, -2, -1, 1, 2, 3, 4)
 VARIANT_STATES = tuple(x for x in range(-9, 10) if x != 0)
+# SP 800-22 Section 3.10: the probabilities of the seven classes of a block's complexity (K = 6)
+LINEAR_COMPLEXITY_PI = (0.01047, 0.03125, 0.12500, 0.50000, 0.25000, 0.06250, 0.020833)
 # The sequence lengths below which NIST's own recommendations say a test does not apply (SP 800-22, Section 2).
 MIN_BITS = {
     "rank": 38_912,
@@ -176,6 +181,53 @@ def random_excursions_variant(bits: np.ndarray) -> np.ndarray:
     return special.erfc(np.abs(counts - n_cycles) / np.sqrt(2.0 * n_cycles * (4.0 * xs - 2)))
 
 
+def block_complexities(bits: np.ndarray, m: int = LINEAR_COMPLEXITY_BLOCK) -> np.ndarray:
+    """The linear complexity of each m-bit block of ``bits`` (a tail shorter than m left out): the length of the
+    shortest linear feedback shift register that makes the block, by Berlekamp-Massey over GF(2) as NIST's code
+    runs it, on every block at once. The blocks are bit-sliced (row i holds bit i of every block, 64 blocks to a
+    word), so each of the m steps is a few word-wide operations for all blocks; ``D`` holds x^(N - m') B(x), the
+    last connection polynomial before a length change shifted to where step N adds it."""
+    n_blocks = len(bits) // m
+    lanes = -(-n_blocks // 64) * 64  # padding blocks are all zeros (complexity 0), dropped at the end
+    blocks = np.zeros((lanes, m), np.uint8)
+    blocks[:n_blocks] = np.asarray(bits[: n_blocks * m], np.uint8).reshape(n_blocks, m)
+    sliced = np.ascontiguousarray(np.packbits(blocks.T, axis=1, bitorder="little")).view(np.uint64)  # (m, lanes/64)
+    words = sliced.shape[1]
+    every = ~np.uint64(0)
+    c = np.zeros((m + 2, words), np.uint64)
+    c[0] = every  # C(x) = 1
+    d_poly = np.zeros((m + 2, words), np.uint64)
+    d_poly[1] = every  # B(x) = 1, m' = -1: x^(0 + 1) B(x)
+    length = np.zeros(lanes, np.int64)
+    for n in range(m):
+        discrepancy = np.bitwise_xor.reduce(c[: n + 1] & sliced[n::-1], axis=0)
+        grows = np.unpackbits(discrepancy.view(np.uint8), bitorder="little").astype(bool) & (2 * length <= n)
+        length = np.where(grows, n + 1 - length, length)
+        grow = np.packbits(grows, bitorder="little").view(np.uint64)
+        before = c[: n + 2].copy()
+        c[: n + 2] ^= d_poly[: n + 2] & discrepancy
+        d_poly[: n + 2] = (before & grow) | (d_poly[: n + 2] & ~grow)  # B = the old C where the length grew
+        d_poly[1 : n + 3] = d_poly[: n + 2].copy()  # one step on: times x
+        d_poly[0] = 0
+    return length[:n_blocks]
+
+
+def linear_complexity(bits: np.ndarray, m: int = LINEAR_COMPLEXITY_BLOCK) -> float:
+    """NIST 3.10 with blocks of m bits: the chi-square of the blocks' complexities against their law (K = 6), with
+    NIST's mean and classes."""
+    complexity = block_complexities(bits, m)
+    n_blocks = len(complexity)
+    sign = -1 if (m + 1) % 2 == 0 else 1
+    mean = m / 2.0 + (9.0 + sign) / 36.0 - 1.0 / pow(2.0, m) * (m / 3.0 + 2.0 / 9.0)
+    sign = 1 if m % 2 == 0 else -1
+    t = sign * (complexity - mean) + 2.0 / 9.0
+    nu = np.bincount(np.digitize(t, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5], right=True), minlength=7)
+    chi2 = 0.0
+    for count, pi in zip(nu, LINEAR_COMPLEXITY_PI):  # summed in NIST's order
+        chi2 += (count - n_blocks * pi) ** 2 / (n_blocks * pi)
+    return float(special.gammaincc(3.0, chi2 / 2.0))
+
+
 def _reference(name: str, buffer: bytes, *args) -> float:
     """One of NIST's single-p-value tests, by NIST's C code; NaN where the sequence is shorter than NIST allows."""
     import sp80022suite
@@ -207,7 +259,7 @@ def sequence_pvalues(bits: np.ndarray) -> np.ndarray:
     out += list(random_excursions_variant(bits) if applies("random_excursions") else [nan] * len(VARIANT_STATES))
     out += list(serial(bits))
     linear = applies("linear_complexity")
-    out += [_reference("linear_complexity", buffer, LINEAR_COMPLEXITY_BLOCK) if linear else nan]
+    out += [linear_complexity(bits) if linear else nan]
     return np.array(out, dtype=np.float64)
 
 

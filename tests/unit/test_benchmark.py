@@ -70,6 +70,13 @@ def test_recorded_benchmarks_are_read_each_by_its_own_reader():
     # the recorded sweep ran every point both ways and with the same numbers
     assert (sweeps.points == 8).all() and sweeps.same_metrics.all()
     assert (sweeps.speedup == sweeps.serial_seconds / sweeps.parallel_seconds).all()
+    nist_speed = benchmark.recorded_nist_speed(RECORDED)
+    assert len(nist_speed) >= 1 and nist_speed.same_pvalues.all()
+    before, after = (
+        nist_speed["seconds per sequence, NIST's C code"],
+        nist_speed["seconds per sequence, ksc, all blocks at once"],
+    )
+    assert (nist_speed.speedup == before / after).all()
 
 
 def test_budget_table_scales_budgets_by_machine_speed_and_sees_which_chapters_ran_side_by_side():

@@ -51,6 +51,47 @@ def test_multi_pvalue_tests_agree_with_nists_c_code(tmp_path, seed, p):
             sp80022suite.random_excursions(buffer)
 
 
+def _berlekamp_massey(block) -> int:
+    """Textbook Berlekamp-Massey over GF(2), one block, lists of bits: the linear complexity."""
+    n = len(block)
+    c, b, length, last = [1] + [0] * n, [1] + [0] * n, 0, -1
+    for i in range(n):
+        d = block[i]
+        for j in range(1, length + 1):
+            d ^= c[j] & block[i - j]
+        if d:
+            before = c[:]
+            for j in range(n - i + last):
+                c[j + i - last] ^= b[j]
+            if 2 * length <= i:
+                length, last, b = i + 1 - length, i, before
+    return length
+
+
+def test_block_complexities_are_berlekamp_masseys():
+    """All blocks at once (ours) against one block at a time (the textbook loop), on blocks of known complexity
+    too: all zeros (0), a single one at the end of m bits (m), a period-3 pattern (2 or 3)."""
+    m = 40
+    rng = np.random.default_rng(5)
+    blocks = [rng.integers(0, 2, m) for _ in range(130)]
+    blocks += [np.zeros(m, int), np.eye(1, m, m - 1, dtype=int)[0], np.tile([1, 1, 0], m)[:m]]
+    ours = nist.block_complexities(np.concatenate(blocks).astype(np.uint8), m)
+    expected = [_berlekamp_massey([int(x) for x in block]) for block in blocks]
+    assert ours.tolist() == expected
+    assert expected[-3:] == [0, m, 2] and len(set(expected)) > 3
+
+
+@pytest.mark.parametrize("seed, p, period", [(1, 0.5, 0), (2, 0.52, 0), (3, 0.5, 700)])
+def test_linear_complexity_agrees_with_nists_c_code(seed, p, period):
+    """Fair and biased coins, and a sequence repeating every 700 bits (which NIST's test rejects)."""
+    bits = _fair(10**6, seed, p)
+    if period:
+        bits = np.resize(bits[:period], 10**6)
+    reference = sp80022suite.linear_complexity(nist.LINEAR_COMPLEXITY_BLOCK, bits.tobytes())
+    assert nist.linear_complexity(bits) == pytest.approx(reference, rel=1e-12, abs=1e-300)
+    assert (reference < 0.01) == bool(period)
+
+
 def test_nist_worked_examples():
     """SP 800-22's own examples for the tests computed here: cumulative sums on its 100-bit epsilon (Section
     2.13.8: forward 0.219194, backward 0.114866) and serial on 0011011101 with m = 3 (Section 2.11.4: 0.808792,
