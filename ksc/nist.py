@@ -121,16 +121,21 @@ def cumulative_sums(bits: np.ndarray) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def _psi2(bits: np.ndarray, m: int) -> float:
-    if m <= 0:
+def _psi2(counts: np.ndarray, n: int) -> float:
+    """NIST's psi-squared of the counts of every cyclic m-bit pattern (2^m of them) in n bits (0 for m = 0)."""
+    if len(counts) <= 1:
         return 0.0
-    counts = np.bincount(_windows(bits, m, cyclic=True), minlength=2**m).astype(np.float64)
-    return float((2**m / len(bits)) * np.sum(counts**2) - len(bits))
+    counts = counts.astype(np.float64)
+    return float((len(counts) / n) * np.sum(counts**2) - n)
 
 
 def serial(bits: np.ndarray, m: int = SERIAL_BLOCK) -> tuple[float, float]:
-    """NIST 3.11: both p-values."""
-    p0, p1, p2 = _psi2(bits, m), _psi2(bits, m - 1), _psi2(bits, m - 2)
+    """NIST 3.11: both p-values. The cyclic (m-1)-bit window at each position is the m-bit one without its last bit,
+    so the shorter patterns' counts are sums of pairs of the m-bit counts (the same integers as counting again)."""
+    counts = np.bincount(_windows(bits, m, cyclic=True), minlength=2**m)
+    shorter = [counts, counts.reshape(-1, 2).sum(axis=1)]
+    shorter.append(shorter[1].reshape(-1, 2).sum(axis=1) if m >= 2 else np.zeros(1))
+    p0, p1, p2 = (_psi2(c, len(bits)) for c in shorter)
     first = special.gammaincc(2 ** (m - 2), (p0 - p1) / 2)
     second = special.gammaincc(2 ** (m - 3), (p0 - 2 * p1 + p2) / 2)
     return float(first), float(second)
