@@ -22,7 +22,7 @@ from .atomic import json_safe, write_atomic
 from .backend import keras
 from .budgets import budgets as declared_budgets
 from .budgets import costliest_first
-from .machine import provenance
+from .machine import provenance, recorded_files
 from .models import build_model
 from .results import chapter_results
 from .training import train_many
@@ -248,14 +248,11 @@ def recorded_nist_speed(folder) -> pd.DataFrame:
     """Every NIST speed file in ``folder`` (by ``benchmarks/nist_speed.py``): seconds per 10^6-bit sequence with
     NIST's C code for the linear complexity test and with ksc's, their ratio, and whether every p-value agreed."""
     rows = []
-    for path in sorted(Path(folder).glob("nist_speed-*.json")):
-        record = json.loads(path.read_text())
+    for record, where in recorded_files(folder, "nist_speed-*.json"):
         seconds = record["seconds_per_sequence"]
         rows.append(
             {
-                "file": path.name,
-                "device": record["provenance"]["device"],
-                "recorded (UTC)": record["provenance"]["finished_at"][:16],
+                **where,
                 "sequences": record["settings"]["sequences"],
                 **{f"seconds per sequence, {way}": value for way, value in seconds.items()},
                 "speedup": record["speedup"],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
+from pathlib import Path
 
 from . import __version__
 from .backend import keras
@@ -75,3 +77,12 @@ def describe_runtime() -> str:
     if now["device"].startswith("GPU") and now["keras_backend"] == "tensorflow":
         line += " (JAX is often faster on a GPU: set KERAS_BACKEND=jax before ksc is imported)"
     return line
+
+
+def recorded_files(folder, pattern: str):
+    """Each benchmark file in ``folder`` matching ``pattern``, by name: its record and the first columns of its row
+    in a table of recorded runs (file, device, when it was recorded)."""
+    for path in sorted(Path(folder).glob(pattern)):
+        record = json.loads(path.read_text())
+        prov = record["provenance"]
+        yield record, {"file": path.name, "device": prov["device"], "recorded (UTC)": prov["finished_at"][:16]}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import json_safe, write_atomic
-from ..machine import provenance
+from ..machine import provenance, recorded_files
 from ..results import read_results
 from . import runs
 
@@ -108,14 +108,11 @@ def write(path: Path, record: dict) -> Path:
 def recorded(folder) -> pd.DataFrame:
     """One row per sweep benchmark file in ``folder``: machine, points, serial and parallel wall times, ratio."""
     rows = []
-    for path in sorted(Path(folder).glob("sweep_workers-*.json")):
-        record = json.loads(path.read_text())
+    for record, where in recorded_files(folder, "sweep_workers-*.json"):
         serial, parallel = record["timings"]
         rows.append(
             {
-                "file": path.name,
-                "device": record["provenance"]["device"],
-                "recorded (UTC)": record["provenance"]["finished_at"][:16],
+                **where,
                 "chapter": record["settings"]["chapter"],
                 "points": serial["points"],
                 "serial_seconds": serial["wall_seconds"],
