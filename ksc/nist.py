@@ -190,8 +190,8 @@ def block_complexities(bits: np.ndarray, m: int = LINEAR_COMPLEXITY_BLOCK) -> np
     """The linear complexity of each m-bit block of ``bits`` (a tail shorter than m left out): the length of the
     shortest linear feedback shift register that makes the block, by Berlekamp-Massey over GF(2) as NIST's code
     runs it, on every block at once. The blocks are bit-sliced (row i holds bit i of every block, 64 blocks to a
-    word), so each of the m steps is a few word-wide operations for all blocks; ``D`` holds x^(N - m') B(x), the
-    last connection polynomial before a length change shifted to where step N adds it."""
+    word), so each of the m steps is a few word-wide operations for all blocks. ``shifted_b`` holds x^(N - m') B(x):
+    the connection polynomial from before the last length change, shifted to where step N adds it."""
     n_blocks = len(bits) // m
     lanes = -(-n_blocks // 64) * 64  # padding blocks are all zeros (complexity 0), dropped at the end
     blocks = np.zeros((lanes, m), np.uint8)
@@ -201,8 +201,8 @@ def block_complexities(bits: np.ndarray, m: int = LINEAR_COMPLEXITY_BLOCK) -> np
     every = ~np.uint64(0)
     c = np.zeros((m + 2, words), np.uint64)
     c[0] = every  # C(x) = 1
-    d_poly = np.zeros((m + 2, words), np.uint64)
-    d_poly[1] = every  # B(x) = 1, m' = -1: x^(0 + 1) B(x)
+    shifted_b = np.zeros((m + 2, words), np.uint64)
+    shifted_b[1] = every  # B(x) = 1, m' = -1: x^(0 + 1) B(x)
     length = np.zeros(lanes, np.int64)
     for n in range(m):
         discrepancy = np.bitwise_xor.reduce(c[: n + 1] & sliced[n::-1], axis=0)
@@ -210,10 +210,10 @@ def block_complexities(bits: np.ndarray, m: int = LINEAR_COMPLEXITY_BLOCK) -> np
         length = np.where(grows, n + 1 - length, length)
         grow = np.packbits(grows, bitorder="little").view(np.uint64)
         before = c[: n + 2].copy()
-        c[: n + 2] ^= d_poly[: n + 2] & discrepancy
-        d_poly[: n + 2] = (before & grow) | (d_poly[: n + 2] & ~grow)  # B = the old C where the length grew
-        d_poly[1 : n + 3] = d_poly[: n + 2].copy()  # one step on: times x
-        d_poly[0] = 0
+        c[: n + 2] ^= shifted_b[: n + 2] & discrepancy
+        shifted_b[: n + 2] = (before & grow) | (shifted_b[: n + 2] & ~grow)  # B = the old C where the length grew
+        shifted_b[1 : n + 3] = shifted_b[: n + 2].copy()  # one step on: times x
+        shifted_b[0] = 0
     return length[:n_blocks]
 
 
