@@ -1,5 +1,5 @@
 """NIST SP 800-22 speed: one 10^6-bit sequence's 188 p-values with the linear complexity test from NIST's C code
-(as chapter 12 ran it until 2026-12-06) against ksc.nist.linear_complexity (all blocks at once), in one run.
+(as chapter 12 ran it until 2026-12-06) against ksc.randomness.nist.linear_complexity (all blocks at once), in one run.
 
     python benchmarks/nist_speed.py                 # 4 sequences of PCG64 bits, both ways alternating
     python benchmarks/nist_speed.py --sequences 8
@@ -17,9 +17,9 @@ from unittest import mock
 
 import numpy as np
 
-from ksc import nist
-from ksc.atomic import write_atomic
-from ksc.machine import device_name, provenance
+from ksc.randomness import nist
+from ksc.runtime.atomic import write_atomic
+from ksc.runtime.machine import device_name, provenance
 
 
 def _nists_linear_complexity(bits, m=nist.LINEAR_COMPLEXITY_BLOCK):

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from ksc.book import sweep_speed
-from ksc.machine import device_name
+from ksc.runtime.machine import device_name
 
 
 def main(argv=None):

@@ -1,4 +1,4 @@
-"""Per-model-run training time: Keras fit (one model per run, the authors' protocol) vs ksc.training.train_many.
+"""Per-model-run training time: Keras fit (one model per run, the authors' protocol) vs ksc.models.training.train_many.
 
     python benchmarks/train_speed.py                       # paper scale, M = 1, 10, 60, on the default backend
     KERAS_BACKEND=jax python benchmarks/train_speed.py     # the same with JAX (on a GPU if JAX sees one)
@@ -11,8 +11,8 @@ import argparse
 import re
 from pathlib import Path
 
-from ksc.benchmark import speedups, train_speed, write_benchmark
-from ksc.machine import device_name, provenance
+from ksc.chapters.performance import speedups, train_speed, write_benchmark
+from ksc.runtime.machine import device_name, provenance
 
 
 def main(argv=None):

@@ -1,32 +1,21 @@
 """ksc: the shared code of the K-Sparse Chaotic Autoencoders reproduction book.
 
-The science, one module per subject (import what you need, e.g. ``from ksc import chaos``):
+Subpackages, from the bottom up; each imports only those above it in this list (``tests/unit/test_layout.py``):
 
-- data: ``chaos`` (maps, images, splits, Lyapunov exponents), ``flows`` (Lorenz-96 and Mackey-Glass series),
-  ``superposition`` (the synthetic benchmark with known features), ``network_activations`` (a small network
-  trained on digits, its hidden activations, and probing evaluations of SAEs fitted to them);
-- models: ``layers`` (chaos activation, Top-K, the target-variance penalty), ``models`` (V1-V4, dense ReLU),
-  ``members`` (M models as one computation), ``training`` (``train`` and ``train_many``), ``fused_adam`` (their
-  Adam update as one XLA computation, same bits), ``sae`` (TopK SAE and vSAE, with the vSAE authors' code path
-  as a form), ``sae_variants`` (ReLU-L1, TopK + AuxK, JumpReLU, Gated),
-  ``ablations`` (V4 with its activation, constants, Top-K selection or penalty changed per member);
-- measurements: ``metrics``, ``stats`` (tests, effect sizes, bootstrap ratios), ``divergence`` (Section 6.3's
-  protocols), ``vsae_comparison`` (chapter 06's design, beta rule and per-k verdicts), ``matched_sparsity``
-  (chapter 09's comparison at one L0), ``ablation_effects`` (chapter 11's effects, their split into architecture
-  and data, activation properties, width sweep), ``benchmark`` (training speed);
-- randomness (chapter 12): ``bit_sources`` (where tested bits come from and how they are read off latents),
-  ``nist`` (NIST SP 800-22 on many sequences, NIST's second-level analysis), ``batteries`` (dieharder and ent on
-  files), ``randomness`` (the chapter's streams, tables, registry rows and summary);
-- the papers' claims and their verdicts: ``claims`` (+ ``claims.csv``), ``nulls`` (null references), ``ledger``,
-  ``conclusions`` (+ ``conclusions.csv``);
-- files and provenance: ``results`` (the results-file format, its one reader), ``atomic`` (atomic writes),
-  ``machine`` (what ran a result), ``parameters`` (every notebook parameter, declared once), ``budgets`` (each
-  chapter's time budget, + ``budgets.csv``);
-- pages: ``plots``, ``vsae_plots`` (chapter 06's figures), ``ablation_plots`` (chapter 11's), ``tables``;
-- ``backend``: Keras imported with its backend's environment set (every module takes ``keras`` from here).
+- ``runtime``: Keras with its backend set, atomic writes, the results-file format, the machine, time budgets;
+- ``data``: the maps and flows and their images, the superposition benchmark, a small network's activations;
+- ``measures``: metrics, statistics, probes;
+- ``models``: layers, V1-V4 and dense ReLU, models as members of one computation, training, the fused Adam;
+- ``saes``: the sparse autoencoders (TopK SAE, vSAE, ReLU-L1, TopK + AuxK, JumpReLU, Gated);
+- ``randomness``: bit sources, NIST SP 800-22, dieharder and ent;
+- ``evidence``: the papers' claims (``claims.csv``), null references, the ledger;
+- ``chapters``: analysis that serves one chapter, named like it (``chapters.vsae`` for ``06_vsae``);
+- ``conclusions``: the papers' conclusions (``conclusions.csv``) judged from every chapter's results;
+- ``pages``: figures and tables;
+- ``book``: the machinery around the chapters (parameters, papermill, Jupyter Book, the ``ksc`` command).
 
-``ksc.book`` holds the machinery around the chapters (papermill, Jupyter Book, the ``ksc`` command); nothing in
-the science imports it.
+A chapter's numbers come from its notebook (``notebooks/<chapter>.ipynb``), the shared layers it imports and, where
+it has one, its module in ``ksc.chapters``.
 """
 
 import os as _os
@@ -45,7 +34,7 @@ _os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # 158 s with one, 156 s with two); more cores are used by running chapters or sweep points side by side
 # (``--workers``, ksc/book/cluster.py). Either variable set beforehand wins.
 _os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-# XLA without fused multiply-add, so that the optimizer's update compiled by XLA (ksc/fused_adam.py) rounds every
+# XLA without fused multiply-add, so that the optimizer's update compiled by XLA (ksc/models/fused_adam.py) rounds every
 # multiply and add as TensorFlow's own ops do and gives the same bits, faster. Only for the TensorFlow backend on
 # x86-64 (JAX compiles everything with XLA and keeps its full instruction set) and only where no cap is set already.
 
@@ -71,41 +60,15 @@ if _keras_backend() == "tensorflow" and _platform.machine().lower() in ("x86_64"
 __version__ = "0.1.0"
 
 __all__ = [
-    "ablation_effects",
-    "ablation_plots",
-    "ablations",
-    "atomic",
-    "backend",
-    "batteries",
-    "benchmark",
-    "bit_sources",
-    "budgets",
-    "chaos",
-    "claims",
+    "book",
+    "chapters",
     "conclusions",
-    "divergence",
-    "flows",
-    "fused_adam",
-    "layers",
-    "ledger",
-    "machine",
-    "matched_sparsity",
-    "members",
-    "metrics",
+    "data",
+    "evidence",
+    "measures",
     "models",
-    "network_activations",
-    "nist",
-    "nulls",
-    "parameters",
-    "plots",
+    "pages",
     "randomness",
-    "results",
-    "sae",
-    "sae_variants",
-    "stats",
-    "superposition",
-    "tables",
-    "training",
-    "vsae_comparison",
-    "vsae_plots",
+    "runtime",
+    "saes",
 ]

@@ -1,5 +1,5 @@
 import sys
 
-from .book.cli import main
+from ksc.book.cli import main
 
 sys.exit(main())

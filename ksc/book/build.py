@@ -12,176 +12,27 @@ launch button therefore opens the committed source notebook of the same path.
 
 from __future__ import annotations
 
-import ast
-import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-import papermill
-import yaml
+from ksc.book import cluster, tasks
+from ksc.book.display import chapter_times
+from ksc.book.execute import ChapterFailed, ChapterInterrupted, execute_chapter
+from ksc.book.notebooks import ROOT, chapters, check_values, load_parameter_file, notebook_parameters, parameters_for
+from ksc.book.parameters import ParameterError
+from ksc.runtime.atomic import write_atomic
+from ksc.runtime.budgets import costliest_first
+from ksc.runtime.results import chapter_results
 
-from .. import parameters as parameter_table  # execute_chapter's argument is named parameters
-from ..atomic import write_atomic
-from ..budgets import costliest_first
-from ..parameters import ParameterError
-from ..results import chapter_results
-from .display import chapter_times
-from .progress import ENGINE, Progress
-
-ROOT = Path(__file__).resolve().parents[2]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 # what the intro shows when the ledger chapter did not run in this build (it writes results/findings.md)
 NO_FINDINGS = "*The ledger chapter was not run in this build, so there are no verdicts to summarise here.*\n"
 # chapters numbered from here on read the results of the chapters before them (the ledger, the Performance page);
 # the chapters before it read none but their own
 BACK_MATTER = "90"
-
-
-class ChapterFailed(RuntimeError):
-    """A chapter raised while it ran; the message names the chapter, the cell and the error."""
-
-
-class ChapterInterrupted(Exception):
-    """Ctrl-C (SIGINT) stopped a chapter; its kernel is shut down and its partial notebook kept, marked as such."""
-
-
-def chapters(root: Path = ROOT) -> list[Path]:
-    """The source notebooks, in book order."""
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def chapter_title(path: Path) -> str:
-    """The first heading of the notebook's first markdown cell."""
-    nb = nbformat.read(path, as_version=4)
-    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-    return next((line.lstrip("#").strip() for line in first.splitlines() if line.startswith("#")), path.stem)
-
-
-def notebook_parameters(path: Path) -> dict:
-    """Name -> default of the notebook's ``parameters`` cell, as papermill reads it."""
-    return papermill.inspect_notebook(str(path))
-
-
-def defaults(path: Path) -> dict:
-    """The values of the notebook's ``parameters`` cell (``results_dir`` left out: ksc sets it)."""
-    declared = notebook_parameters(path)
-    return {name: ast.literal_eval(info["default"]) for name, info in declared.items() if name != "results_dir"}
-
-
-def check_values(path: Path, chosen: dict, chapter_defaults: dict | None = None) -> dict:
-    """Checks a run's values with the chapter's other defaults, as its first cell will, before anything runs."""
-    values = {**(defaults(path) if chapter_defaults is None else chapter_defaults), **chosen}
-    parameter_table.check(values, chapter=path.stem)
-    return chosen
-
-
-def load_parameter_file(path) -> dict:
-    """Per-chapter parameters from YAML: ``{chapter_stem: {name: value}, "all": {name: value}}``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"parameter file {path} does not exist (or is not a file)")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ParameterError(f"parameter file {path}{where} is not valid YAML: {problem}") from None
-    except UnicodeDecodeError:
-        raise ParameterError(f"parameter file {path} is not text (UTF-8)") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"parameter file {path} must map names to values, not hold a {type(data).__name__}")
-    return data
-
-
-def parameters_for(stem: str, file_params: dict, declared: dict) -> dict:
-    """The file's ``all`` section (names this chapter declares) overridden by the chapter's own section."""
-    own, shared = file_params.get(stem) or {}, file_params.get("all") or {}
-    for section, values in ((stem, own), ("all", shared)):
-        if not isinstance(values, dict):
-            raise ParameterError(f"{section}: its section of the parameter file must map names to values")
-    unknown = sorted(set(own) - set(declared))
-    if unknown:
-        raise ParameterError(f"{stem}: unknown parameter(s) {unknown}; allowed: {sorted(declared)}")
-    shared = {k: v for k, v in shared.items() if k in declared}
-    return {**shared, **own}
-
-
-def _first_error(nb) -> str:
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return f"cell {index + 1} of {len(nb.cells)} ({output.get('ename')}: {output.get('evalue')})"
-    return ""
-
-
-def _short(text, width: int = 200) -> str:
-    line = str(text).strip().splitlines()[0] if str(text).strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def execute_chapter(source: Path, dest_dir: Path, results_dir: Path, parameters: dict | None = None, log=print) -> Path:
-    """Runs one notebook with papermill into ``dest_dir``; the earlier output stays until this one succeeds.
-
-    A failed run leaves its partly executed notebook at ``dest_dir/<chapter>.failed.ipynb``, an
-    interrupted one (Ctrl-C) at ``dest_dir/<chapter>.interrupted.ipynb``.
-    """
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / source.name
-    partial = dest_dir / f".{source.stem}.running.ipynb"
-    failed = dest_dir / f"{source.stem}.failed.ipynb"
-    interrupted = dest_dir / f"{source.stem}.interrupted.ipynb"
-    # relative to the notebook's working folder, so the executed page shows no path of the machine that built it
-    params = {**(parameters or {}), "results_dir": os.path.relpath(Path(results_dir).resolve(), dest_dir.resolve())}
-    start = time.perf_counter()
-    log(
-        f"[{source.stem}] running with "
-        + (", ".join(f"{k}={v}" for k, v in (parameters or {}).items()) or "the defaults")
-    )
-    progress = Progress(source.stem, log)
-    try:
-        papermill.execute_notebook(
-            str(source),
-            str(partial),
-            parameters=params,
-            cwd=str(dest_dir),
-            progress_bar=False,
-            kernel_name="python3",
-            engine_name=ENGINE,
-            on_cell=progress.cell_started,
-        )
-    except (KeyboardInterrupt, papermill.PapermillExecutionError) as error:
-        # Ctrl-C in a terminal reaches the kernel too: then the cell fails with a KeyboardInterrupt
-        if isinstance(error, KeyboardInterrupt) or error.ename == "KeyboardInterrupt":
-            if partial.exists():
-                partial.replace(interrupted)
-            raise ChapterInterrupted(
-                f"{source.stem} interrupted after {time.perf_counter() - start:.0f} s; its kernel is shut down "
-                f"(partial notebook: {interrupted})"
-            ) from None
-        where = f"cell {error.cell_index + 1}" if error.cell_index is not None else "a cell"
-        if partial.exists():
-            partial.replace(failed)
-        raise ChapterFailed(
-            f"{source.stem} failed in {where}: {error.ename}: {_short(error.evalue)} (notebook: {failed})"
-        ) from None
-    finally:
-        progress.stop()
-    nb = nbformat.read(partial, as_version=4)
-    problem = _first_error(nb)
-    if problem:
-        partial.replace(failed)
-        raise ChapterFailed(f"{source.stem} has an error output in {problem} (notebook: {failed})")
-    partial.replace(dest)
-    failed.unlink(missing_ok=True)
-    interrupted.unlink(missing_ok=True)
-    log(f"[{source.stem}] done in {time.perf_counter() - start:.1f} s")
-    return dest
 
 
 def assemble_site(work: Path, site: Path, root: Path = ROOT) -> Path:
@@ -241,9 +92,7 @@ def build(
     With ``workers`` > 1 (a Dask LocalCluster) or ``scheduler`` (an existing Dask cluster) the chapters run side
     by side, then the back matter (the ledger, then the Performance page) one at a time: :func:`stages`.
     """
-    from .runs import check_workers
-
-    check_workers(workers, scheduler)
+    cluster.check_workers(workers, scheduler)
     output = root if out is None else Path(out).resolve()
     work = root if out is None else output / "src"
     file_params = load_parameter_file(parameter_file) if parameter_file else {}
@@ -277,9 +126,9 @@ def build(
 
 
 def stages(stems: list[str], budgets: dict[str, float] | None = None) -> list[list[str]]:
-    """The order of a parallel build: every chapter at once, the largest budget first (``ksc/budgets.csv``: with two
-    workers, a long chapter started last would run alone at the end), then each back-matter chapter alone, in book
-    order (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too). The
+    """The order of a parallel build: every chapter at once, the largest budget first (``ksc/runtime/budgets.csv``:
+    with two workers, a long chapter started last would run alone at the end), then each back-matter chapter alone,
+    in book order (the ledger reads every chapter's results; the Performance page reads them all, the ledger's too). The
     Training speed page (89) reads none, so it runs beside the chapters."""
     front = costliest_first([stem for stem in stems if stem[:2] < BACK_MATTER], budgets)
     back = [[stem] for stem in stems if stem[:2] >= BACK_MATTER]
@@ -290,8 +139,6 @@ def execute_on_cluster(plan, chapters_dir: Path, results_dir: Path, workers, sch
     """:func:`execute_chapter` for every chapter of ``plan`` as Dask tasks, stage by stage; each outcome is
     written here as it arrives (the notebook and the results files, each atomically). The chapters of a stage
     all finish, then a failure stops the build with one line per failed chapter."""
-    from . import cluster, tasks
-
     by_stem = dict((nb.stem, (nb, params)) for nb, params in plan)
     chapters_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -347,13 +194,3 @@ def audit(results_dir: Path, stems) -> list[str]:
         if not claims.empty:
             problems += [f"{stem}: {claim_id}" for claim_id in claims.id[claims.verdict == "not measured"]]
     return problems
-
-
-def committed_outputs(path: Path) -> list[int]:
-    """Indices of code cells that carry outputs or execution counts (the repository keeps none)."""
-    nb = json.loads(Path(path).read_text())
-    return [
-        i
-        for i, c in enumerate(nb["cells"])
-        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
-    ]

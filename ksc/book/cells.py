@@ -8,7 +8,7 @@
   from the results file the chapter has just written.
 
 - The comment after each name in the ``parameters`` cell is the parameter's meaning from
-  ``ksc.parameters.RULES``, which ``papermill --help-notebook`` shows.
+  ``ksc.book.parameters.RULES``, which ``papermill --help-notebook`` shows.
 
 After changing the URL or a parameter's meaning, or when adding a chapter, run::
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..parameters import RULES
+from ksc.book.parameters import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_ID, PROVENANCE_ID = "colab-setup", "run-provenance"
@@ -55,7 +55,7 @@ import subprocess, sys
 if "google.colab" in sys.modules:
     package = "ksc @ git+{url}@{branch}"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
-from ksc.machine import describe_runtime
+from ksc.runtime.machine import describe_runtime
 
 print(describe_runtime())"""
 
@@ -69,7 +69,7 @@ def parameters_source(source: str) -> str:
             lines.append(line)
             continue
         if name not in RULES:
-            raise ValueError(f"parameter {name!r} is not in ksc/parameters.py RULES: declare it there first")
+            raise ValueError(f"parameter {name!r} is not in ksc/book/parameters.py RULES: declare it there first")
         value = rest.split("  #")[0].split(" #")[0].rstrip()
         lines.append(f"{name + ' = ' + value:<25} # {RULES[name].meaning}")
     return "\n".join(lines)

@@ -4,7 +4,7 @@ Every chapter's first cell after its ``parameters`` cell is::
 
     chapter = start("01_evolution", globals())
 
-which checks every parameter the cell set (``ksc.parameters.RULES``), puts the normalised values back
+which checks every parameter the cell set (``ksc.book.parameters.RULES``), puts the normalised values back
 into the notebook's namespace, starts the chapter's clock and sets how tables print. The last cells
 call ``chapter.write(...)`` (the results file, with the parameters and the wall time filled in) and
 ``show_provenance(chapter)``.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import parameters
-from ..results import results_path, write_results
+from ksc.book import parameters
+from ksc.runtime.results import results_path, write_results
 
 PAPERMILL_HEADER = "# Parameters\n"  # the first line of the cell papermill injects
 

@@ -6,14 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import parameters
-from ..parameters import ParameterError
+from ksc.book import parameters
+from ksc.book.parameters import ParameterError
 
 try:
-    from . import build as book
-    from . import runs
+    from ksc.book import build as book
+    from ksc.book import runs
+    from ksc.book.execute import ChapterFailed, ChapterInterrupted
+    from ksc.book.notebooks import ROOT, chapter_title, chapters, load_parameter_file, notebook_parameters
 except ImportError as error:  # the core install (as on Colab) has the science but not the book machinery
     book = runs = None
+    ChapterFailed = ChapterInterrupted = RuntimeError
     MISSING = f"the ksc command needs the book extra (pip install 'ksc[book]'): {error}"
 
 
@@ -66,21 +69,22 @@ def _parser():
 
 def check_site(html: Path, screenshots: Path | None) -> int:
     """Prints each page's problems; the number of broken pages."""
-    from . import browser
+    from ksc.book import browser
 
-    report = browser.check_site(html, screenshots or html.parent / "screenshots", toc=book.ROOT / "_toc.yml")
+    report = browser.check_site(html, screenshots or html.parent / "screenshots", toc=ROOT / "_toc.yml")
     for page, problems in report.items():
         print(f"{page}: {'ok' if not problems else '; '.join(problems)}")
     return sum(bool(problems) for problems in report.values())
 
 
 def list_chapters(only=None) -> str:
-    """The chapters (or one) with every parameter: name, default, meaning and what is allowed (ksc/parameters.py)."""
-    notebooks = [runs.find_chapter(only)] if only else book.chapters()
+    """The chapters (or one) with every parameter: name, default, meaning and what is allowed
+    (ksc/book/parameters.py)."""
+    notebooks = [runs.find_chapter(only)] if only else chapters()
     lines = []
     for notebook in notebooks:
-        lines.append(f"{notebook.stem}  {book.chapter_title(notebook)}")
-        declared = book.notebook_parameters(notebook)
+        lines.append(f"{notebook.stem}  {chapter_title(notebook)}")
+        declared = notebook_parameters(notebook)
         settings = {name: f"{name} = {info['default']}" for name, info in declared.items()}
         width = max(map(len, settings.values()), default=0)
         for name in declared:
@@ -89,13 +93,13 @@ def list_chapters(only=None) -> str:
             lines.append(f"    {settings[name]:<{width}}  {rule.meaning} [{allowed or rule.allowed()}]")
     lines.append(
         "Sizes are also bounded together: a run whose arrays would need more than half of this machine's memory "
-        "is refused (ksc/footprint.py)."
+        "is refused (ksc/book/footprint.py)."
     )
     return "\n".join(lines)
 
 
 def _file_parameters(path) -> dict:
-    return book.load_parameter_file(path) if path else {}
+    return load_parameter_file(path) if path else {}
 
 
 def main(argv=None) -> int:
@@ -137,13 +141,13 @@ def main(argv=None) -> int:
             print(f"sweep finished: {done.ran} of {done.points} points ran; their metrics: {done.table}")
             if done.ran < done.points:
                 return 1
-    except book.ChapterInterrupted as error:
+    except ChapterInterrupted as error:
         print(f"ksc {args.command} interrupted: {error}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:  # between chapters, or before the first one started
         print(f"ksc {args.command} interrupted before a chapter started; nothing was written", file=sys.stderr)
         return 130
-    except (book.ChapterFailed, ParameterError, RuntimeError) as error:
+    except (ChapterFailed, ParameterError, RuntimeError) as error:
         print(f"ksc {args.command} failed: {error}", file=sys.stderr)
         return 1
     return 0

@@ -27,7 +27,8 @@ import time
 import uuid
 from collections import defaultdict
 
-from . import tasks
+from ksc.book import tasks
+from ksc.book.parameters import ParameterError
 
 CONNECT_TIMEOUT = "30s"  # how long a client waits for an existing scheduler to answer
 
@@ -232,3 +233,17 @@ def run_all(client, task_list: list, on_outcome, label: str, log=print) -> list:
 def _first_line(error, width: int = 300) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def check_workers(workers, scheduler) -> None:
+    """``workers``: a whole number from 1 to this machine's cores; with ``scheduler`` the cluster has its own."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= tasks.cores():
+        raise ParameterError(
+            f"workers = {workers!r} is not allowed: a whole number from 1 to this machine's {tasks.cores()} cores "
+            "(for more, start a Dask cluster and pass its address with --scheduler)"
+        )
+    if scheduler is not None and (workers != 1 or not str(scheduler).strip()):
+        raise ParameterError(
+            f"scheduler = {scheduler!r} with workers = {workers!r} is not allowed: the cluster at a scheduler's "
+            "address has its own workers; give one of the two, the address as tcp://host:port"
+        )

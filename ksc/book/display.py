@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..results import chapter_results, read_results
+from ksc.runtime.results import chapter_results, read_results
 
 
 def provenance_table(record: dict) -> str:

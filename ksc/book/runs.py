@@ -19,10 +19,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..atomic import write_atomic
-from ..parameters import ParameterError
-from ..results import read_results
-from . import build as book
+from ksc.book import cluster, tasks
+from ksc.book.execute import ChapterFailed, ChapterInterrupted, execute_chapter
+from ksc.book.notebooks import ROOT, chapters, check_values, defaults, notebook_parameters, parameters_for
+from ksc.book.parameters import ParameterError
+from ksc.runtime.atomic import write_atomic
+from ksc.runtime.results import read_results
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -49,9 +51,9 @@ def split_values(text: str) -> list[str]:
     return [p.strip() for p in parts + [current] if p.strip()]
 
 
-def find_chapter(name: str, root: Path = book.ROOT) -> Path:
+def find_chapter(name: str, root: Path = ROOT) -> Path:
     """The source notebook of a chapter given by stem (``01_evolution``), number (``01``) or name (``evolution``)."""
-    notebooks = book.chapters(root)
+    notebooks = chapters(root)
     stem = Path(name).stem
     matches = [nb for nb in notebooks if stem in (nb.stem, nb.stem[:2], nb.stem[3:])]
     if len(matches) != 1:
@@ -61,10 +63,10 @@ def find_chapter(name: str, root: Path = book.ROOT) -> Path:
 
 def chapter_parameters(notebook: Path, file_params: dict, cli_params: dict) -> dict:
     """The parameters of one run: the file's (book format ``{chapter: {...}}`` or flat), then the command line's."""
-    declared = book.notebook_parameters(notebook)
-    stems = {nb.stem for nb in book.chapters(notebook.parents[1])}
+    declared = notebook_parameters(notebook)
+    stems = {nb.stem for nb in chapters(notebook.parents[1])}
     if set(file_params) <= stems | {"all"}:
-        from_file = book.parameters_for(notebook.stem, file_params, declared)
+        from_file = parameters_for(notebook.stem, file_params, declared)
     else:
         from_file = file_params
     chosen = {**from_file, **cli_params}
@@ -97,19 +99,19 @@ def run_name(stem: str, parameters: dict, kind: str = "") -> str:
 
 def run_chapter(notebook: Path, parameters: dict, folder: Path, log=print) -> Path:
     """Executes the chapter into ``folder`` (notebook and results file side by side); returns the results file."""
-    book.execute_chapter(notebook, folder, folder.resolve(), parameters, log)
+    execute_chapter(notebook, folder, folder.resolve(), parameters, log)
     return folder / f"{notebook.stem}.json"
 
 
 def run(notebook: Path, parameters: dict, runs_dir: Path = Path("runs"), log=print) -> Path:
     """One run in a new folder under ``runs_dir``; returns the folder. Values are checked before it is made."""
-    book.check_values(notebook, parameters)
+    check_values(notebook, parameters)
     folder = new_folder(Path(runs_dir), run_name(notebook.stem, parameters))
     log(f"[{notebook.stem}] run folder {folder}")
     try:
         run_chapter(notebook, parameters, folder, log)
-    except book.ChapterInterrupted as error:
-        raise book.ChapterInterrupted(str(error).replace(str(folder), str(mark_interrupted(folder)))) from None
+    except ChapterInterrupted as error:
+        raise ChapterInterrupted(str(error).replace(str(folder), str(mark_interrupted(folder)))) from None
     return folder
 
 
@@ -161,15 +163,15 @@ def sweep(
     """
     if not grid or not all(grid.values()):
         raise ParameterError(f"every swept parameter needs at least one value: {grid}")
-    check_workers(workers, scheduler)
-    chapter_defaults = book.defaults(notebook)
+    cluster.check_workers(workers, scheduler)
+    chapter_defaults = defaults(notebook)
     varying = [name for name, values in grid.items() if len(values) > 1]
     points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     label = lambda number, point: f"point {number}/{len(points)} ({_label({n: point[n] for n in varying})})"
     valid, invalid = [], []
     for number, point in enumerate(points, 1):
         try:
-            book.check_values(notebook, {**fixed, **point}, chapter_defaults)
+            check_values(notebook, {**fixed, **point}, chapter_defaults)
             valid.append((number, point))
         except ParameterError as error:
             invalid.append(f"{label(number, point)} not run: {error}")
@@ -199,36 +201,20 @@ def sweep(
         log(f"[{notebook.stem}] run {number}/{len(points)}: {point}")
         try:
             results = run_chapter(notebook, {**fixed, **point}, point_folder, log)
-        except book.ChapterFailed as error:
+        except ChapterFailed as error:
             failed.append(f"{name} failed: {error}")
             log(f"[{notebook.stem}] {failed[-1]}")
             continue
-        except book.ChapterInterrupted as error:
+        except ChapterInterrupted as error:
             _write_table(tables, path)
             marked = mark_interrupted(folder)
-            raise book.ChapterInterrupted(
+            raise ChapterInterrupted(
                 f"{str(error).replace(str(folder), str(marked))}; the {len(tables)} runs before it are in "
                 f"{marked / path.name}"
             ) from None
         tables.append(point_table(results, point_folder.name, point))
     _write_table(tables, path)
     return Sweep(path, len(points), invalid, failed)
-
-
-def check_workers(workers, scheduler) -> None:
-    """``workers``: a whole number from 1 to this machine's cores; with ``scheduler`` the cluster has its own."""
-    from .tasks import cores
-
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cores():
-        raise ParameterError(
-            f"workers = {workers!r} is not allowed: a whole number from 1 to this machine's {cores()} cores "
-            "(for more, start a Dask cluster and pass its address with --scheduler)"
-        )
-    if scheduler is not None and (workers != 1 or not str(scheduler).strip()):
-        raise ParameterError(
-            f"scheduler = {scheduler!r} with workers = {workers!r} is not allowed: the cluster at a scheduler's "
-            "address has its own workers; give one of the two, the address as tcp://host:port"
-        )
 
 
 def write_folder(target: Path, files: dict) -> Path:
@@ -244,8 +230,6 @@ def write_folder(target: Path, files: dict) -> Path:
 
 def _sweep_on_cluster(notebook: Path, named: list, fixed: dict, folder: Path, workers, scheduler, log):
     """The points as Dask tasks; each finished point's folder written here. Returns (tables, failure lines)."""
-    from . import cluster, tasks
-
     text = notebook.read_text()
     task_list = [tasks.Task(name, notebook.stem, text, {**fixed, **point}) for name, point, _ in named]
     by_name = {name: (point, point_name) for name, point, point_name in named}
@@ -270,7 +254,7 @@ def _sweep_on_cluster(notebook: Path, named: list, fixed: dict, folder: Path, wo
         done = [tables[p] for _, _, p in named if p in tables]
         _write_table(done, folder / "metrics.csv")
         marked = mark_interrupted(folder)
-        raise book.ChapterInterrupted(
+        raise ChapterInterrupted(
             f"sweep interrupted; its unfinished points were cancelled; the {len(done)} points that finished are "
             f"in {marked / 'metrics.csv'}"
         ) from None

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import json_safe, write_atomic
-from ..machine import provenance, recorded_files
-from ..results import read_results
-from . import runs
+from ksc.book import runs
+from ksc.runtime.atomic import json_safe, write_atomic
+from ksc.runtime.machine import provenance, recorded_files
+from ksc.runtime.results import read_results
 
 NOT_MEASURED = ("run",)  # the point's folder name; columns ending in "seconds" (times) are left out too
 

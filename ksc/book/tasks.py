@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ksc.book.execute import ChapterFailed, ChapterInterrupted, execute_chapter
+
 # every variable a math library of the stack reads for its thread count (OpenBLAS, MKL, OpenMP, Apple's BLAS)
 BLAS_THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -82,8 +84,6 @@ def cores() -> int:
 def execute(task: Task, threads: int = 1) -> Outcome:
     """Runs ``task`` with papermill in a temporary folder with ``threads`` math threads; never raises for a
     failing notebook (the outcome says why), so that a failure is not mistaken for a lost worker."""
-    from . import build as book  # the worker's own ksc
-
     os.environ.update(thread_limits(max(1, int(threads))))
     start = time.perf_counter()
     worker = f"{socket.gethostname()} pid {os.getpid()}"
@@ -100,8 +100,8 @@ def execute(task: Task, threads: int = 1) -> Outcome:
         for name, data in task.inputs.items():
             (results / name).write_bytes(data)
         try:  # its cell-by-cell progress stays here: the client reports each task in one line
-            executed = book.execute_chapter(source, chapter_dir, results, task.parameters, log=lambda *args: None)
-        except (book.ChapterFailed, book.ChapterInterrupted) as error:
+            executed = execute_chapter(source, chapter_dir, results, task.parameters, log=lambda *args: None)
+        except (ChapterFailed, ChapterInterrupted) as error:
             failed = next(chapter_dir.glob(f"{task.stem}.*.ipynb"), None)
             message = str(error).split(" (notebook: ")[0]  # the client names its own copy of the notebook
             return Outcome(

@@ -168,7 +168,7 @@ def test_ctrl_c_stops_the_run_in_one_line_and_marks_its_folder(tmp_path):
 
 
 def test_results_files_are_readable_like_any_file_written(tmp_path):
-    from ksc.results import write_results
+    from ksc.runtime.results import write_results
 
     path = write_results(tmp_path, "x", parameters={}, metrics=[], wall_seconds=1.0)
     umask = os.umask(0)

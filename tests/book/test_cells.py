@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ksc.book import build as book
 from ksc.book import cells as chapter_cells
+from ksc.book import notebooks
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -65,9 +65,9 @@ def test_outside_colab_the_setup_cell_installs_nothing_and_prints_one_line():
 
 
 def test_every_chapter_page_shows_the_provenance_of_its_run(smoke_book):
-    from ksc.results import read_results
+    from ksc.runtime.results import read_results
 
-    for stem in [nb.stem for nb in book.chapters(ROOT)]:
+    for stem in [nb.stem for nb in notebooks.chapters(ROOT)]:
         prov = read_results(smoke_book / "src" / "book" / "results" / f"{stem}.json")["provenance"]
         page = (smoke_book / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
         table = re.search(

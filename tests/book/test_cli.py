@@ -8,12 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc.book import build as book
-from ksc.book import cli, runs
+from ksc.book import cli, execute, notebooks, runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = str(ROOT / "tests" / "smoke.yml")
-NOTEBOOKS = book.chapters(ROOT)
+NOTEBOOKS = notebooks.chapters(ROOT)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +42,7 @@ def test_list_shows_every_chapter_and_parameter_with_its_default_and_meaning(cap
     out = capsys.readouterr().out
     for notebook in NOTEBOOKS:
         assert notebook.stem in out
-        for name, info in book.notebook_parameters(notebook).items():
+        for name, info in notebooks.notebook_parameters(notebook).items():
             assert f"{name} = {info['default']}" in out and info["help"].strip() in out
 
 
@@ -75,7 +74,7 @@ def test_run_writes_a_new_folder_each_time_and_a_failed_run_touches_no_earlier_o
     status, _, _ = _run(["run", "00", "-f", SMOKE, "-p", "n_test", "24", "--runs", str(tmp_path)], capsys)
     assert status == 0 and len(list(tmp_path.iterdir())) == 2  # same parameters, same second: still a new folder
 
-    with pytest.raises(book.ChapterFailed, match="98_fails failed in cell 3: RuntimeError: the data would not load"):
+    with pytest.raises(execute.ChapterFailed, match="98_fails failed in cell 3: RuntimeError: the data would not load"):
         runs.run(failing_chapter, {}, tmp_path, log=lambda *args: None)
     failed = next(p for p in tmp_path.iterdir() if p.name.startswith("98_fails-"))
     assert [p.name for p in failed.iterdir()] == ["98_fails.failed.ipynb"]
@@ -114,5 +113,5 @@ def test_papermill_help_notebook_lists_every_parameter_with_its_meaning(path):
         check=True,
     )
     listed = " ".join(done.stdout.split())  # papermill wraps each meaning onto the next line
-    for name, info in book.notebook_parameters(path).items():
+    for name, info in notebooks.notebook_parameters(path).items():
         assert f"{name}: " in listed and " ".join(info["help"].split()) in listed

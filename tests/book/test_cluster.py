@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc import benchmark, budgets
 from ksc.book import build as book
-from ksc.book import cli, cluster, runs, tasks
+from ksc.book import cli, cluster, execute, notebooks, runs, tasks
+from ksc.chapters import performance as benchmark
+from ksc.runtime import budgets
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "tests" / "smoke.yml"
@@ -142,9 +143,9 @@ def test_a_sweep_on_an_existing_cluster_survives_a_killed_worker_and_equals_the_
         assert line.endswith(f"pid {survivor.pid}"), line
 
     serial = runs.sweep(
-        book.chapters(ROOT)[1],
+        notebooks.chapters(ROOT)[1],
         {"seed": SEEDS},
-        runs.chapter_parameters(book.chapters(ROOT)[1], book.load_parameter_file(SMOKE), {}),
+        runs.chapter_parameters(notebooks.chapters(ROOT)[1], notebooks.load_parameter_file(SMOKE), {}),
         tmp_path / "serial",
         log=lambda *args: None,
     )
@@ -164,7 +165,7 @@ def sometimes_failing_chapter(tmp_path_factory, chapter_writer) -> Path:
         tmp_path_factory.mktemp("repository"),
         "97_sometimes",
         'n_train = 10\nresults_dir = "results"',
-        "from ksc.results import write_results\n"
+        "from ksc.runtime.results import write_results\n"
         "if n_train == 20:\n    raise RuntimeError('the data would not load')\n"
         "write_results(results_dir, '97_sometimes', {'n_train': n_train}, [{'twice': 2 * n_train}])",
     )
@@ -200,7 +201,7 @@ def test_tasks_start_in_the_order_given(tmp_path, chapter_writer, tmp_path_facto
         tmp_path_factory.mktemp("repository"),
         "97_order",
         'n_train = 10\nresults_dir = "results"',
-        "import time\nfrom ksc.results import write_results\nstarted = time.time()\ntime.sleep(n_train / 10)\n"
+        "import time\nfrom ksc.runtime.results import write_results\nstarted = time.time()\ntime.sleep(n_train / 10)\n"
         "write_results(results_dir, '97_order', {'n_train': n_train}, [{'started': started}])",
     )
     pauses = [60, 5, 6, 7, 8, 9]  # tenths of a second each point sleeps
@@ -213,7 +214,7 @@ def test_tasks_start_in_the_order_given(tmp_path, chapter_writer, tmp_path_facto
 
 
 def test_workers_and_scheduler_are_checked_before_anything_runs(tmp_path):
-    notebook = book.chapters(ROOT)[0]
+    notebook = notebooks.chapters(ROOT)[0]
     for workers, scheduler, message in [
         (0, None, "workers = 0 is not allowed"),
         (tasks.cores() + 1, None, f"workers = {tasks.cores() + 1} is not allowed"),
@@ -228,7 +229,7 @@ def test_workers_and_scheduler_are_checked_before_anything_runs(tmp_path):
 
 
 def test_the_parallel_build_runs_the_back_matter_last_one_at_a_time():
-    stems = [nb.stem for nb in book.chapters(ROOT)]
+    stems = [nb.stem for nb in notebooks.chapters(ROOT)]
     order = book.stages(stems)
     assert sorted(order[0]) == [s for s in stems if s < "90"]
     budget = budgets.budgets()
@@ -251,9 +252,11 @@ def test_each_task_gets_its_share_of_the_cores():
 
 
 def test_a_chapter_of_the_parallel_build_equals_the_same_chapter_run_serially(tmp_path, smoke_book):
-    notebook = book.chapters(ROOT)[1]
-    params = book.parameters_for(notebook.stem, book.load_parameter_file(SMOKE), book.notebook_parameters(notebook))
-    book.execute_chapter(notebook, tmp_path / "chapters", tmp_path / "results", params, log=lambda *args: None)
+    notebook = notebooks.chapters(ROOT)[1]
+    params = notebooks.parameters_for(
+        notebook.stem, notebooks.load_parameter_file(SMOKE), notebooks.notebook_parameters(notebook)
+    )
+    execute.execute_chapter(notebook, tmp_path / "chapters", tmp_path / "results", params, log=lambda *args: None)
     serial = json.loads((tmp_path / "results" / "01_evolution.json").read_text())
     parallel = json.loads((smoke_book / "src" / "book" / "results" / "01_evolution.json").read_text())
     untimed = lambda rows: [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
@@ -263,5 +266,5 @@ def test_a_chapter_of_the_parallel_build_equals_the_same_chapter_run_serially(tm
     ledger = json.loads((smoke_book / "src" / "book" / "results" / "90_ledger.json").read_text())
     read = {row["chapter"] for row in ledger["metrics"] if row["chapter"]}
     assert read == {
-        nb.stem for nb in book.chapters(ROOT) if nb.stem < "90" and nb.stem != benchmark.TRAIN_SPEED_CHAPTER
+        nb.stem for nb in notebooks.chapters(ROOT) if nb.stem < "90" and nb.stem != benchmark.TRAIN_SPEED_CHAPTER
     }

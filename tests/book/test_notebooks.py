@@ -8,15 +8,17 @@ import pandas as pd
 import papermill
 import pytest
 
-from ksc import claims, conclusions
-from ksc import ledger as ledger_module
+from ksc import conclusions
 from ksc.book import build as book
-from ksc.parameters import RULES, ParameterError
-from ksc.results import read_results
+from ksc.book import execute, notebooks
+from ksc.book.parameters import RULES, ParameterError
+from ksc.evidence import claims
+from ksc.evidence import ledger as ledger_module
+from ksc.runtime.results import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "tests" / "smoke.yml"
-NOTEBOOKS = book.chapters(ROOT)
+NOTEBOOKS = notebooks.chapters(ROOT)
 STEMS = [nb.stem for nb in NOTEBOOKS]
 
 
@@ -41,25 +43,25 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
 def test_committed_notebook_is_clean_and_parameterised(path):
-    assert book.committed_outputs(path) == []
+    assert notebooks.committed_outputs(path) == []
     nb = nbformat.read(path, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     after = nb.cells[tagged[0] + 1]
-    # validation comes first: one call that checks every parameter against ksc/parameters.py
+    # validation comes first: one call that checks every parameter against ksc/book/parameters.py
     assert after.cell_type == "code" and f'chapter = start("{path.stem}", globals())' in after.source
-    declared = book.notebook_parameters(path)
+    declared = notebooks.notebook_parameters(path)
     assigned = {t.id for node in ast.parse(nb.cells[tagged[0]].source).body for t in node.targets}
     assert set(declared) == assigned, "papermill must parse every parameter (no '=' inside a comment)"
     assert "results_dir" in declared
-    assert set(declared) <= set(RULES), "declare every parameter in ksc/parameters.py"
+    assert set(declared) <= set(RULES), "declare every parameter in ksc/book/parameters.py"
     assert {name: p["help"].strip() for name, p in declared.items()} == {
         name: RULES[name].meaning for name in declared
     }, "run `python -m ksc.book.cells`: the comments are the table's meanings"
 
 
 def test_every_chapter_writes_a_complete_results_file(smoke_book):
-    smoke = book.load_parameter_file(SMOKE)
+    smoke = notebooks.load_parameter_file(SMOKE)
     for stem in STEMS:
         record = read_results(smoke_book / "src" / "book" / "results" / f"{stem}.json")
         assert record["chapter"] == stem
@@ -172,8 +174,8 @@ def test_a_failed_run_leaves_earlier_results_and_pages_untouched(smoke_book):
     results = site / "book" / "results" / "01_evolution.json"
     page = site / "book" / "chapters" / "01_evolution.ipynb"
     before = results.read_bytes(), page.read_bytes()
-    with pytest.raises(book.ChapterFailed, match=r"01_evolution failed in cell \d+: ParameterError: k = -1"):
-        book.execute_chapter(
+    with pytest.raises(execute.ChapterFailed, match=r"01_evolution failed in cell \d+: ParameterError: k = -1"):
+        execute.execute_chapter(
             ROOT / "notebooks" / "01_evolution.ipynb",
             site / "book" / "chapters",
             site / "book" / "results",
@@ -184,10 +186,10 @@ def test_a_failed_run_leaves_earlier_results_and_pages_untouched(smoke_book):
 
 
 def test_parameter_file_names_are_checked():
-    declared = book.notebook_parameters(ROOT / "notebooks" / "01_evolution.ipynb")
+    declared = notebooks.notebook_parameters(ROOT / "notebooks" / "01_evolution.ipynb")
     with pytest.raises(ParameterError, match="unknown parameter"):
-        book.parameters_for("01_evolution", {"01_evolution": {"kk": 3}}, declared)
-    assert book.parameters_for("01_evolution", {"all": {"seed": 4, "lyapunov_steps": 9}}, declared) == {"seed": 4}
+        notebooks.parameters_for("01_evolution", {"01_evolution": {"kk": 3}}, declared)
+    assert notebooks.parameters_for("01_evolution", {"all": {"seed": 4, "lyapunov_steps": 9}}, declared) == {"seed": 4}
 
 
 def test_a_sphinx_warning_fails_the_build(tmp_path):
@@ -207,7 +209,7 @@ def test_audit_flags_missing_results_and_unmeasured_claims(tmp_path):
 
 def test_vsae_chapter_judges_a_tuned_factorial_design_per_k(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "06_vsae.json")
-    metrics, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["06_vsae"]
+    metrics, tables, smoke = record["metrics"], record["tables"], notebooks.load_parameter_file(SMOKE)["06_vsae"]
     # the judged runs: the TopK SAE and both vSAEs at one chosen beta, every data set, k and seed
     sizes = metrics.groupby(["dataset", "model"]).size()
     n = smoke["n_seeds"]
@@ -247,7 +249,11 @@ def test_vsae_chapter_judges_a_tuned_factorial_design_per_k(smoke_book):
 
 def test_training_controls_measure_every_model_before_and_after_training(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "10_training_controls.json")
-    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["10_training_controls"]
+    runs, tables, smoke = (
+        record["metrics"],
+        record["tables"],
+        notebooks.load_parameter_file(SMOKE)["10_training_controls"],
+    )
     sizes = runs.groupby(["architecture", "dataset", "training"]).size()
     assert len(sizes) == len(smoke["models"]) * 2 * 2 and (sizes == smoke["n_seeds"]).all()
     v4 = runs[runs.architecture == "v4"]
@@ -267,7 +273,7 @@ def test_training_controls_measure_every_model_before_and_after_training(smoke_b
 
 def test_sota_chapter_reads_every_sae_at_the_target_l0(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "09_sota_saes.json")
-    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["09_sota_saes"]
+    runs, tables, smoke = record["metrics"], record["tables"], notebooks.load_parameter_file(SMOKE)["09_sota_saes"]
     narrow = runs[runs.n_latents == smoke["image_latents"]]
     sizes = narrow.groupby(["model", "dataset"]).size()
     assert sizes[("jumprelu", "noise")] == len(smoke["jumprelu_penalties"]) * smoke["n_seeds"]
@@ -288,7 +294,7 @@ def test_sota_chapter_reads_every_sae_at_the_target_l0(smoke_book):
 
 def test_ablation_chapter_trains_every_variant_on_both_data_sets(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "11_ablations.json")
-    runs, tables, smoke = record["metrics"], record["tables"], book.load_parameter_file(SMOKE)["11_ablations"]
+    runs, tables, smoke = record["metrics"], record["tables"], notebooks.load_parameter_file(SMOKE)["11_ablations"]
     ablation = runs[runs.experiment == "ablation"]
     sizes = ablation.groupby(["variant", "dataset"]).size()
     assert (sizes == smoke["n_seeds"]).all() and set(ablation.dataset) == {"logistic", "noise"}
@@ -310,7 +316,7 @@ def test_ablation_chapter_trains_every_variant_on_both_data_sets(smoke_book):
 
 def test_randomness_chapter_tests_every_stream_and_its_controls(smoke_book):
     record = read_results(smoke_book / "src" / "book" / "results" / "12_randomness.json")
-    tables, smoke = record["tables"], book.load_parameter_file(SMOKE)["12_randomness"]
+    tables, smoke = record["tables"], notebooks.load_parameter_file(SMOKE)["12_randomness"]
     info = tables["stream_info"].set_index(["source", "extraction"])
     n_bits = smoke["n_sequences"] * smoke["sequence_bits"]
     assert len(info) == 26 and (info.drop(("dense_relu", "threshold"), errors="ignore").bits == n_bits).all()

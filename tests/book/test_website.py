@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from ksc.book import browser
-from ksc.book import build as book
+from ksc.book import browser, notebooks
 from ksc.book import cells as chapter_cells
 
 ROOT = Path(__file__).resolve().parents[2]
-STEMS = [nb.stem for nb in book.chapters(ROOT)]
+STEMS = [nb.stem for nb in notebooks.chapters(ROOT)]
 needs_chromium = pytest.mark.skipif(
     not (Path(browser.CHROMIUM).exists() and Path(browser.CHROMEDRIVER).exists()),
     reason="Debian packages chromium and chromium-driver are not installed",

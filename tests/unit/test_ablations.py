@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from keras import ops
 
-from ksc import chaos
-from ksc.ablation_effects import data_split, effects
-from ksc.ablations import (
+from ksc.chapters.ablations.effects import data_split, effects
+from ksc.chapters.ablations.variants import (
     FAMILIES,
     Variant,
     ablation_variants,
@@ -18,7 +17,8 @@ from ksc.ablations import (
     train_variants,
     value_and_slope,
 )
-from ksc.training import train_many
+from ksc.data import chaos
+from ksc.models.training import train_many
 
 CONSTANTS = dict(omega=5.0, alpha=0.7, beta=3.0)
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc import benchmark, budgets
 from ksc.book import sweep_speed
+from ksc.chapters import performance as benchmark
+from ksc.runtime import budgets
 
 RECORDED = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
@@ -102,7 +103,7 @@ def test_the_reference_speed_is_the_recorded_keras_fit_time_of_the_cpu():
 
 
 def test_chapter_times_say_which_chapters_ran_at_their_defaults(tmp_path):
-    from ksc.results import write_results
+    from ksc.runtime.results import write_results
 
     write_results(tmp_path, "00_a", {"n": 5}, [{"wall_seconds": 1.0}], wall_seconds=3.0)
     write_results(tmp_path, "01_b", {"n": 2}, [], wall_seconds=4.0)
@@ -124,7 +125,7 @@ def speed_rows(fit_seconds, ksc_seconds):
 
 
 def test_the_performance_page_reads_the_speed_the_training_speed_page_measured(tmp_path):
-    from ksc.results import write_results
+    from ksc.runtime.results import write_results
 
     speed, paper = benchmark.measured_speed(tmp_path)
     assert speed.empty and not paper and pd.isna(benchmark.fit_seconds(speed))

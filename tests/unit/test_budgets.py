@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ksc import budgets
+from ksc.runtime import budgets
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ksc import chaos
+from ksc.data import chaos
 
 
 def test_logistic_images_follow_the_protocol():

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksc import claims
-from ksc.results import read_results, write_results
+from ksc.evidence import claims
+from ksc.runtime.results import read_results, write_results
 
 
 def test_registry_is_well_formed():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ksc import chaos, flows
+from ksc.data import chaos, flows
 
 
 def test_lorenz96_fixed_point_and_energy_balance():

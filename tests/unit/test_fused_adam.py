@@ -1,9 +1,12 @@
-"""The optimizer update compiled by XLA (ksc/fused_adam.py) gives Keras's Adam bit for bit, in every trainer."""
+"""The optimizer update compiled by XLA (ksc/models/fused_adam.py) gives Keras's Adam bit for bit, in every trainer."""
 
 import numpy as np
 import pytest
 
-from ksc import chaos, fused_adam, sae, sae_variants, superposition, training
+from ksc.data import chaos, superposition
+from ksc.models import fused_adam, training
+from ksc.saes import kinds as sae_variants
+from ksc.saes import topk_vsae as sae
 
 pytestmark = pytest.mark.skipif(not fused_adam.enabled(), reason="the fused update runs on TensorFlow on x86-64 only")
 

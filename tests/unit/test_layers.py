@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ksc.backend import keras
-from ksc.layers import TargetVarianceRegularizer, TopK, chaos_activation
+from ksc.models.layers import TargetVarianceRegularizer, TopK, chaos_activation
+from ksc.runtime.backend import keras
 
 
 def _np(x):

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ksc import claims, conclusions, ledger
-from ksc.results import write_results
+from ksc import conclusions
+from ksc.evidence import claims, ledger
+from ksc.runtime.results import write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOOR = 0.1157

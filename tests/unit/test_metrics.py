@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ksc import metrics
+from ksc.measures import metrics
 
 Z = np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 3.0, 0.0, 0.0], [0.0, 5.0, 1e-7, 4.0]])
 

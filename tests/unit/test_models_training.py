@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from ksc import chaos
-from ksc.models import MODELS, build_model
-from ksc.training import train
+from ksc.data import chaos
+from ksc.models.architectures import MODELS, build_model
+from ksc.models.training import train
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -1,7 +1,7 @@
 import pytest
 
-from ksc import parameters as params
-from ksc.parameters import ParameterError
+from ksc.book import parameters as params
+from ksc.book.parameters import ParameterError
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_start_checks_a_notebook_namespace_and_writes_the_values_back(tmp_path):
     assert isinstance(namespace["learning_rate"], float)
     path = chapter.write(metrics=[{"model": "v4", "variance": 0.4}])
     assert path == tmp_path / "01_evolution.json"
-    from ksc.results import read_results
+    from ksc.runtime.results import read_results
 
     record = read_results(path)
     assert record["parameters"] == {"k": 4, "latent_dim": 8, "learning_rate": 1.0}  # no machine path is recorded

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksc import batteries, bit_sources, conclusions, nist, randomness
-from ksc.results import write_results
+from ksc import conclusions
+from ksc.chapters import randomness
+from ksc.randomness import batteries, bit_sources, nist
+from ksc.runtime.results import write_results
 
 sp80022suite = pytest.importorskip("sp80022suite")
 

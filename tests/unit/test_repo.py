@@ -62,27 +62,3 @@ def test_package_and_tests_are_ruff_clean():
     for command in ([ruff, "check", "ksc", "tests"], [ruff, "format", "--check", "ksc", "tests"]):
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, f"{' '.join(command[1:])}:\n{done.stdout}{done.stderr}"
-
-
-def test_science_modules_never_import_the_book_machinery_and_have_no_cycles():
-    import ast
-
-    imports = {}
-    for path in (ROOT / "ksc").glob("*.py"):
-        if path.stem == "__main__":  # `python -m ksc` is the command line, which lives in ksc.book
-            continue
-        tree = ast.parse(path.read_text())
-        found = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                found |= {node.module} if node.module else {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ksc"):
-                found.add(node.module.removeprefix("ksc").lstrip(".") or "__init__")
-        imports[path.stem] = {name.split(".")[0] for name in found}
-    assert not any("book" in deps for deps in imports.values()), {m: d for m, d in imports.items() if "book" in d}
-
-    def reaches(start, target, seen=()):
-        return any(d == target or (d not in seen and reaches(d, target, (*seen, d))) for d in imports.get(start, ()))
-
-    cycles = [m for m in imports if reaches(m, m)]
-    assert cycles == [], f"import cycles through {cycles}"

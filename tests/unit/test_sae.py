@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from ksc import sae, superposition
-from ksc.backend import keras
-from ksc.metrics import cosine_similarity, firing_frequency, relative_reconstruction_bias
+from ksc.data import superposition
+from ksc.measures.metrics import cosine_similarity, firing_frequency, relative_reconstruction_bias
+from ksc.runtime.backend import keras
+from ksc.saes import topk_vsae as sae
 
 ops = keras.ops
 
@@ -152,7 +153,7 @@ def test_auxk_loss_is_finite_and_counts_samples_since_a_latent_fired():
 
 
 def test_member_topk_by_groups_of_k_matches_numpy():
-    from ksc.members import member_topk
+    from ksc.models.members import member_topk
 
     z = np.random.default_rng(3).standard_normal((4, 5, 12)).astype("float32")
     ks = [2, 5, 2, 7]

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from ksc.matched_sparsity import at_l0
-from ksc.sae_variants import VariantSAE, jump_relu, step_with_pseudo_gradient, train_variants
-from ksc.superposition import feature_recovery, make_superposition
+from ksc.chapters.sota_saes import at_l0
+from ksc.data.superposition import feature_recovery, make_superposition
+from ksc.saes.kinds import VariantSAE, jump_relu, step_with_pseudo_gradient, train_variants
 
 
 def test_jumprelu_pseudo_gradients_follow_the_rectangle_kernel_formula():

@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from ksc import chaos, divergence, stats
+from ksc.chapters import divergence
+from ksc.data import chaos
+from ksc.measures import stats
 
 
 def test_t_tests_match_scipy_and_intervals_cover_the_difference():

@@ -1,14 +1,14 @@
-"""The batched trainer (ksc.training.train_many) against the reference, one Keras fit per model."""
+"""The batched trainer (ksc.models.training.train_many) against the reference, one Keras fit per model."""
 
 import numpy as np
 import pytest
 from scipy import stats as st
 
-from ksc import chaos
-from ksc.backend import keras
-from ksc.members import MemberAutoencoder
-from ksc.models import MODELS, build_model
-from ksc.training import data_orders, train, train_many
+from ksc.data import chaos
+from ksc.models.architectures import MODELS, build_model
+from ksc.models.members import MemberAutoencoder
+from ksc.models.training import data_orders, train, train_many
+from ksc.runtime.backend import keras
 
 SMALL = dict(latent_dim=16, k=4)
 
@@ -183,7 +183,7 @@ def test_members_may_train_on_different_data_sets(data):
 
 @pytest.mark.parametrize("name", ["v1", "v4"])
 def test_a_reused_compiled_trainer_gives_what_a_fresh_one_gives(name, data):
-    from ksc import training
+    from ksc.models import training
 
     henon = chaos.make_splits("henon", 200, 50, 100, seed=0)
     setting = dict(epochs=2, batch_size=32, **SMALL)
@@ -207,14 +207,14 @@ def test_a_penalty_without_a_member_form_is_refused_not_dropped():
 
 def test_forty_v4_members_repeat_exactly_in_a_fresh_process():
     """Two runs of the same V4 computation in two new processes give the same bits (the chaos activation amplifies
-    any last-bit difference, e.g. from TensorFlow running ops concurrently: ksc.backend fixes the op order)."""
+    any last-bit difference, e.g. from TensorFlow running ops concurrently: ksc.runtime.backend fixes the op order)."""
     import subprocess
     import sys
 
     script = (
         "import hashlib, numpy as np\n"
-        "from ksc import chaos\n"
-        "from ksc.training import train_many\n"
+        "from ksc.data import chaos\n"
+        "from ksc.models.training import train_many\n"
         "d = chaos.make_splits('logistic', 500, 50, 100, seed=0)\n"
         "fits = train_many('v4', d, list(range(40)), epochs=3)\n"
         "print(hashlib.md5(np.array([f.metrics['test_mse'] for f in fits]).tobytes()).hexdigest())\n"

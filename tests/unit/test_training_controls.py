@@ -5,11 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksc import chaos, diagnostics, origin, probes, revival
-from ksc.backend import keras
-from ksc.metrics import dead_units
-from ksc.models import build_model
-from ksc.training import train_many
+from ksc.chapters.training_controls import diagnostics, origin, revival
+from ksc.data import chaos
+from ksc.measures import probes
+from ksc.measures.metrics import dead_units
+from ksc.models.architectures import build_model
+from ksc.models.training import train_many
+from ksc.runtime.backend import keras
 
 SMALL = dict(latent_dim=16, k=4, epochs=2, batch_size=32)
 

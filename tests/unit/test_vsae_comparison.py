@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ksc import network_activations as na
-from ksc import vsae_comparison as vc
+from ksc.chapters import vsae as vc
+from ksc.data import network_activations as na
 
 
 def _runs(val_fve: dict, topk_fve: float) -> pd.DataFrame:

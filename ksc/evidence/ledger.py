@@ -1,0 +1,362 @@
+"""The reproduction ledger: every claim of the registry with the measurement a chapter made of it.
+
+Three levels, all recomputed here from the results files the chapters wrote:
+
+- :func:`build`: one row per place a paper states a number, with the chapter's measurement, the
+  rule's verdict (the same function the chapters call, so the two cannot disagree) and which null
+  references (``nulls``) pass the same rule;
+- :func:`distinct`: one row per distinct measurement: places that repeat one number count once, places
+  that give one quantity incompatible values become one *contradicts itself* row;
+- :func:`tallies`: distinct measurements counted by finding, each paper apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ksc.evidence import nulls
+from ksc.evidence.claims import contradict, describe_rule, load_registry, to_fve, verdict
+from ksc.runtime.results import chapter_results, every_chapter
+
+FINDINGS = (
+    "reproduced, informative",
+    "reproduced, uninformative",
+    "fixed by construction",
+    "partly",
+    "not reproduced",
+    "cannot tell",
+    "the paper contradicts itself",
+    "prediction met",
+    "prediction not met",
+    "prediction: cannot tell",
+    "protocol cannot decide",
+    "arithmetic checked",
+    "not testable here",
+    "not measured",
+    "not judged: a test statistic",
+)
+# findings a reader may count as the paper's numbers holding up
+HOLDS = ("reproduced, informative",)
+MSE_FAMILY = {"val_loss": "mse", "test_mse": "mse"}
+
+
+def measurements(results_dir) -> pd.DataFrame:
+    """Every claims row of every chapter's results file, with the chapter that measured it."""
+    frames = []
+    for record in every_chapter(results_dir):
+        if not record["claims"].empty and not record["chapter"].startswith("9"):
+            frames.append(record["claims"].assign(chapter=record["chapter"]))
+    columns = ["id", "measured", "sd", "n", "floor", "ci_low", "ci_high", "chapter", "by_k", "chapter_verdict"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    rows = pd.concat(frames, ignore_index=True)
+    # a row judged at every k separately (chapter 06) keeps the chapter's combined verdict
+    rows["chapter_verdict"] = rows.verdict.where(rows.get("by_k", pd.Series(index=rows.index)).notna())
+    for column in ("floor", "ci_low", "ci_high", "by_k"):
+        if column not in rows:
+            rows[column] = np.nan
+    # a claim measured by two chapters keeps the first chapter's value (chapters are read in book order)
+    return rows[rows.measured.notna()].drop_duplicates("id")[columns]
+
+
+def _tolerance(row) -> float | None:
+    return None if pd.isna(row.tolerance) else float(row.tolerance)
+
+
+def _nulls_passing(row, refs: pd.DataFrame, parameters: dict) -> tuple[list[str], bool]:
+    """Names of the null references that the row's rule accepts, and whether the architecture fixes the value."""
+    if row.rule == "not_testable" or row.kind in ("statistic", "arithmetic"):
+        return [], False
+    passing = []
+    chapter_params = parameters.get(row.chapter, {}) if isinstance(row.chapter, str) else {}
+    if isinstance(row.construction, str) and row.construction:
+        value = nulls.construction_value(row.construction, row.model, chapter_params)
+        if value is not None and verdict(value, row.claimed, row.rule, _tolerance(row)) == "reproduced":
+            return [f"construction ({nulls.CONSTRUCTION_WHY[row.construction]}: {value:.4g})"], True
+    applicable = refs[(refs.model == "*") | (refs.model == row.model)]
+    for ref in applicable[applicable.quantity == row.quantity].itertuples():
+        if ref.reference == "all-dead V1" and str(row.model).startswith("v1"):
+            continue
+        if verdict(ref.value, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced":
+            shown = f"FVE {to_fve(ref.value, row.floor):+.3f}" if row.rule == "fve" else f"{ref.value:.4g}"
+            passing.append(f"{ref.reference} ({shown}, {ref.source})")
+    return passing, False
+
+
+def _finding(row) -> str:
+    """What one place's verdict means, given its kind and the null references."""
+    if row.kind == "statistic":
+        return "not judged: a test statistic"
+    if row.kind == "protocol":
+        return "protocol cannot decide"
+    if row.kind == "arithmetic":
+        return "arithmetic checked"
+    if row.verdict in ("not testable here", "not measured"):
+        return row.verdict
+    if row.kind == "prediction":
+        return {"reproduced": "prediction met", "cannot tell": "prediction: cannot tell"}.get(
+            row.verdict, "prediction not met"
+        )
+    if row.verdict == "reproduced":
+        if row.by_construction:
+            return "fixed by construction"
+        return "reproduced, uninformative" if row.null_passes else "reproduced, informative"
+    return row.verdict
+
+
+def _reason(row) -> str:
+    if row.rule == "not_testable":
+        return row.note
+    if not np.isfinite(row.measured):
+        return "no chapter measured it"
+    spread = (
+        f" ± {row.sd:.2g}"
+        if np.isfinite(row.sd)
+        else f" (95 % interval {row.ci_low:.4g} to {row.ci_high:.4g})"
+        if np.isfinite(row.ci_low)
+        else ""
+    )
+    reason = (
+        f"measured {row.measured:.4g}{spread} (n = {int(row.n)}) vs claimed {row.claimed:.4g}; "
+        f"rule: {describe_rule(row.rule, _tolerance(row))}"
+    )
+    if row.rule == "fve" and np.isfinite(row.floor):
+        reason += (
+            f" (FVE {to_fve(row.measured, row.floor):+.3f} vs claimed {to_fve(row.claimed, row.floor):+.3f}; "
+            f"mean-image MSE {row.floor:.4g})"
+        )
+    if row.null_passes:
+        reason += ". Passes too: " + "; ".join(row.null_passes)
+    if isinstance(row.stand_in, str) and row.stand_in:
+        reason += f". Measured on a stand-in: {row.stand_in}"
+    if row.kind == "protocol":
+        reason += (
+            ". The protocol compares frames that are unrelated images from their first row on "
+            "(chapters 05 and 10), so it cannot decide this claim"
+        )
+    return reason
+
+
+def build(results_dir) -> pd.DataFrame:
+    """One row per registry claim: where it is, what was claimed and measured, the verdict and why."""
+    registry = load_registry()
+    for column in ("construction", "stand_in"):
+        registry[column] = registry[column].fillna("")
+    ledger = registry.merge(measurements(results_dir), on="id", how="left")
+    for column in ("measured", "sd", "n", "floor", "ci_low", "ci_high"):
+        ledger[column] = ledger[column].astype(float)
+    refs = nulls.references(results_dir)
+    mean_image = refs[refs.reference == "mean image"].set_index("quantity").value
+    fill = ledger.rule.eq("fve") & ledger.floor.isna() & ledger.quantity.isin(mean_image.index)
+    if fill.any():
+        ledger.loc[fill, "floor"] = ledger.loc[fill, "quantity"].map(mean_image).astype(float)
+    ledger["verdict"] = [
+        r.chapter_verdict
+        if isinstance(r.chapter_verdict, str)
+        else verdict(
+            r.measured,
+            r.claimed,
+            r.rule,
+            _tolerance(r),
+            r.sd,
+            0 if pd.isna(r.n) else int(r.n),
+            r.floor,
+            (r.ci_low, r.ci_high),
+        )
+        for r in ledger.itertuples()
+    ]
+    parameters = nulls.chapter_parameters(results_dir)
+    checked = [_nulls_passing(r, refs, parameters) for r in ledger.itertuples()]
+    ledger["null_passes"] = pd.Series([passing for passing, _ in checked], index=ledger.index, dtype=object)
+    ledger["by_construction"] = [fixed for _, fixed in checked]
+    ledger["finding"] = [_finding(r) for r in ledger.itertuples()]
+    ledger["reason"] = [
+        f"judged at every k, combined by chapter 06's rule: {r.by_k}" + (f"; {_reason(r)}" if _reason(r) else "")
+        if isinstance(r.by_k, str)
+        else _reason(r)
+        for r in ledger.itertuples()
+    ]
+    return ledger[
+        [
+            "id",
+            "source",
+            "section",
+            "model",
+            "quantity",
+            "claimed",
+            "measured",
+            "sd",
+            "n",
+            "verdict",
+            "finding",
+            "reason",
+            "chapter",
+            "rule",
+            "tolerance",
+            "floor",
+            "measurement",
+            "kind",
+            "construction",
+            "stand_in",
+            "null_passes",
+            "by_construction",
+            "note",
+        ]
+    ]
+
+
+def _distance(row) -> float:
+    """How far the measurement is from a claimed value, in units of the rule's band."""
+    measured, claimed = row.measured, row.claimed
+    if row.rule == "fve":
+        measured, claimed = to_fve(measured, row.floor), to_fve(claimed, row.floor)
+    if row.rule == "order":
+        if measured <= 0 or claimed <= 0:
+            return float("inf")
+        return abs(np.log10(measured / claimed)) / 0.5
+    scale = abs(claimed) if row.rule == "rel" else 1.0
+    return abs(measured - claimed) / max(float(row.tolerance or 0) * scale, 1e-12)
+
+
+def _contradiction(rows: pd.DataFrame) -> str:
+    """'' or a sentence naming both values, both places and which one the measurement is nearer."""
+    judged = rows[(rows.kind != "derived") & (rows.rule != "not_testable")]
+    family = judged.quantity.map(lambda q: MSE_FAMILY.get(q, q))
+    for i, a in enumerate(judged.itertuples()):
+        for j, b in enumerate(judged.itertuples()):
+            if j <= i or family.iloc[i] != family.iloc[j]:
+                continue
+            floor = a.floor if np.isfinite(a.floor) else b.floor
+            if a.quantity != b.quantity and a.rule != "fve":
+                continue
+            if contradict(a, b, floor if np.isfinite(floor) else None):
+                text = f"the paper says {a.claimed:.4g} ({a.section}) and {b.claimed:.4g} ({b.section})"
+                if a.rule in ("at_least", "at_most") and b.rule in ("at_least", "at_most"):
+                    return text.replace(
+                        f"{a.claimed:.4g} ({a.section})", f"{a.rule.replace('_', ' ')} {a.claimed:.4g} ({a.section})"
+                    ).replace(
+                        f"{b.claimed:.4g} ({b.section})", f"{b.rule.replace('_', ' ')} {b.claimed:.4g} ({b.section})"
+                    )
+                if np.isfinite(a.measured) and np.isfinite(b.measured):
+                    nearer = a if _distance(a) <= _distance(b) else b
+                    text += f"; our measurement is nearer {nearer.claimed:.4g} ({nearer.section})"
+                return text
+    return ""
+
+
+def _group_finding(rows: pd.DataFrame, contradiction: str) -> str:
+    if contradiction:
+        return "the paper contradicts itself"
+    counted = rows[rows.kind != "derived"]
+    findings = list(dict.fromkeys(counted.finding))
+    if len(findings) == 1:
+        return findings[0]
+    if set(findings) <= {"reproduced, informative", "reproduced, uninformative", "fixed by construction"}:
+        return "fixed by construction" if "fixed by construction" in findings else "reproduced, uninformative"
+    if "not measured" in findings or "cannot tell" in findings:
+        return "cannot tell"
+    return "partly"
+
+
+def distinct(ledger: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct measurement: its places in the paper, the claimed values, what we measured, the finding."""
+    rows = []
+    for key, group in ledger.groupby("measurement", sort=False):
+        contradiction = _contradiction(group)
+        counted = group[group.kind != "derived"]
+        # the measurement shown is the one with the most seeds (the first place's, on a tie)
+        lead = counted.loc[counted.n.fillna(0).idxmax()] if counted.n.notna().any() else counted.iloc[0]
+        passes = sorted({p for ps in group.null_passes for p in ps})
+        rows.append(
+            {
+                "measurement": key,
+                "source": lead.source,
+                "places": len(group),
+                "where_stated": "; ".join(f"{r.id} ({r.section})" for r in group.itertuples()),
+                "claimed": "; ".join(
+                    dict.fromkeys(f"{c:.4g}" for c in group[group.kind != "derived"].claimed.dropna())
+                ),
+                "measured": lead.measured,
+                "sd": lead.sd,
+                "n": lead.n,
+                "chapter": lead.chapter,
+                "finding": _group_finding(group, contradiction),
+                "why": contradiction
+                or lead.reason + ("" if lead.null_passes or not passes else ". Passes too: " + "; ".join(passes)),
+                "stand_in": lead.stand_in,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def tallies(distinct_table: pd.DataFrame) -> pd.DataFrame:
+    """Distinct measurements counted by finding (rows, in the order of FINDINGS) and paper (columns)."""
+    paper = distinct_table.source.map({"ksc": "KSC draft", "vsae": "vSAE paper"}).fillna(distinct_table.source)
+    counts = pd.crosstab(distinct_table.finding, paper)
+    order = [f for f in FINDINGS if f in counts.index]
+    counts = counts.loc[order]
+    counts.loc["all distinct measurements"] = counts.sum()
+    return counts
+
+
+def paired_by_seed(runs: pd.DataFrame, a: str, b: str, quantity: str, how: str = "difference") -> pd.DataFrame:
+    """a - b (or a / b) of a quantity of two models' runs, per data set, paired on (k, seed) (chapter 06's layout)."""
+    if "living" not in runs and "dead_fraction" in runs:  # chapter 06 records its own (counted) living fraction
+        runs = runs.assign(living=1 - runs.dead_fraction)
+    wide = runs[runs.model.isin([a, b])].pivot_table(index=["dataset", "k", "seed"], columns="model", values=quantity)
+    if a not in wide or b not in wide:
+        return pd.DataFrame(columns=["dataset", "k", "seed", "value"])
+    paired = wide[a] - wide[b] if how == "difference" else wide[a] / wide[b]
+    return paired.rename("value").reset_index()
+
+
+def living_ratio_by_k(results_dir, variant: str = "vsae_mean") -> pd.DataFrame:
+    """The vSAE/TopK SAE ratio of living latents per data set and k, seed by seed (chapter 06), with its pooled
+    mean; the vSAE as its authors' code runs it (KL only, ``vsae_mean``) unless ``variant`` says otherwise."""
+    record = chapter_results(results_dir, "06_vsae", missing_ok=True)
+    if record is None:
+        return pd.DataFrame()
+    ratio = paired_by_seed(record["metrics"], variant, "topk_sae", "living", "ratio")
+    by_k = ratio.groupby(["dataset", "k"]).value.agg(["mean", "std", "count"]).reset_index()
+    pooled = ratio.groupby("dataset").value.agg(["mean", "std", "count"]).reset_index().assign(k="pooled")
+    return pd.concat([by_k, pooled], ignore_index=True).rename(columns={"std": "sd", "count": "n"})
+
+
+def _count_sentence(counts: pd.Series) -> str:
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+
+
+def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame) -> str:
+    """The summary the intro page includes: conclusions with their verdicts, then the tallies by kind.
+
+    Written by the ledger chapter when the book is built, so the intro never states a typed number.
+    """
+    lines = [
+        "The verdicts below were computed when this website was built, from the chapters' results files; "
+        "the {doc}`ledger <../notebooks/90_ledger>` shows the evidence, the rules and the null references.",
+        "",
+    ]
+    names = {"ksc": "the KSC draft", "vsae": "the vSAE paper"}
+    for source, group in conclusions_table.groupby("source", sort=False):
+        lines.append(
+            f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result): "
+            + _count_sentence(group.verdict.value_counts())
+            + "."
+        )
+        lines.append("")
+    lines += ["| conclusion (our words) | paper, section | verdict |", "|---|---|---|"]
+    for row in conclusions_table.itertuples():
+        lines.append(
+            f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
+            f"**{row.verdict}** |"
+        )
+    lines.append("")
+    for paper in tally_table.columns:
+        column = tally_table[paper].drop("all distinct measurements")
+        lines.append(
+            f"**Numbers of the {paper}**: {int(tally_table.loc['all distinct measurements', paper])} distinct "
+            "measurements (places that repeat one number count once): " + _count_sentence(column) + "."
+        )
+        lines.append("")
+    return "\n".join(lines)

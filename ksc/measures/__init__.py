@@ -1,0 +1,5 @@
+"""What is measured on a model or a table of runs.
+
+``metrics`` (latent and reconstruction metrics of codes and images), ``stats`` (tests, effect sizes, bootstrap
+ratios), ``probes`` (what a code carries, read off by ridge and MLP probes). Imports only the layers below.
+"""

@@ -1,0 +1,3 @@
+"""Sparse autoencoders on the member axis: the TopK SAE and the vSAE (with the vSAE authors' code path as a
+form) in ``topk_vsae``; ReLU-L1, TopK + AuxK, JumpReLU and Gated in ``kinds``. Imports only the layers below.
+"""
