@@ -11,7 +11,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ksc.chapters.performance import speedups, train_speed, write_benchmark
+from ksc.chapters.train_speed import speedups, train_speed, write_benchmark
 from ksc.runtime.machine import device_name, provenance
 
 

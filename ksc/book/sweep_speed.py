@@ -124,3 +124,12 @@ def recorded(folder) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def newest_projection(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """:func:`projection` from the serial seconds per point of the newest sweep in ``sweeps`` (:func:`recorded`);
+    empty without one."""
+    if not len(sweeps):
+        return pd.DataFrame()
+    newest = sweeps.sort_values("recorded (UTC)").iloc[-1]
+    return projection(newest.seconds_per_point_serial)

@@ -14,7 +14,7 @@ import pytest
 
 from ksc.book import build as book
 from ksc.book import cli, cluster, execute, notebooks, runs, tasks
-from ksc.chapters import performance as benchmark
+from ksc.chapters import train_speed
 from ksc.runtime import budgets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,5 +266,5 @@ def test_a_chapter_of_the_parallel_build_equals_the_same_chapter_run_serially(tm
     ledger = json.loads((smoke_book / "src" / "book" / "results" / "90_ledger.json").read_text())
     read = {row["chapter"] for row in ledger["metrics"] if row["chapter"]}
     assert read == {
-        nb.stem for nb in notebooks.chapters(ROOT) if nb.stem < "90" and nb.stem != benchmark.TRAIN_SPEED_CHAPTER
+        nb.stem for nb in notebooks.chapters(ROOT) if nb.stem < "90" and nb.stem != train_speed.TRAIN_SPEED_CHAPTER
     }
