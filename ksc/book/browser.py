@@ -36,10 +36,15 @@ FLAGS = [
 WIDTH, HEIGHT, MAX_SCREENSHOT_HEIGHT = 1280, 900, 12000
 
 _PAGE_STATE = r"""
+const MACHINE_PATH = /(\/tmp\/|\/home\/|\/root\/|\/work\/|site-packages\/)[^\s'"]*/g;
 return {
   brokenImages: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   errorOutputs: document.querySelectorAll('.cell_output .traceback, .cell_output .output.error').length,
+  // what a cell printed to stderr (warnings), and paths of the machine that built the page
+  stderrOutputs: [...document.querySelectorAll('.cell_output .output.stderr')]
+    .map(el => el.innerText.trim().split('\n')[0].slice(0, 100)),
+  machinePaths: [...new Set((document.body?.innerText ?? '').match(MACHINE_PATH) ?? [])].slice(0, 3),
   papermillError: (document.body?.innerText ?? '').includes('An Exception was encountered at'),
   pageWidth: document.documentElement.scrollWidth,
   viewport: window.innerWidth,
@@ -166,6 +171,8 @@ def check_page(driver, base: str, page: str, html: Path, screenshot: Path | None
     problems += state["tooWide"]
     if state["errorOutputs"] or state["papermillError"]:
         problems.append(f"error cell ({state['errorOutputs']} error outputs)")
+    problems += [f"stderr output (a warning?): {line}" for line in state["stderrOutputs"]]
+    problems += [f"path of the machine that built it: {path}" for path in state["machinePaths"]]
     problems += [
         f"console error: {entry['message']}"
         for entry in driver.get_log("browser")

@@ -92,6 +92,8 @@ def test_the_browser_check_reports_each_kind_of_breakage(tmp_path):
     (tmp_path / "bad.html").write_text(
         '<html><body><img src="missing.png"><a href="nowhere.html">x</a><a href="good.html#gone">y</a>'
         '<div class="cell_output"><div class="output traceback">ValueError</div></div>'
+        '<div class="cell_output"><div class="output stderr"><pre>/tmp/ipykernel_1/2.py:1: SomeWarning: careful'
+        "</pre></div></div>"
         "<script>notDefinedAnywhere()</script>"
         '<table><tr><td style="min-width: 3000px">a table wider than the page</td></tr></table>'
         '<div class="cell_input"><pre style="width: 300px; overflow-x: auto">' + "x = 1  # " + "long " * 100 + "</pre>"
@@ -111,6 +113,8 @@ def test_the_browser_check_reports_each_kind_of_breakage(tmp_path):
         "page wider than the window",
         'wider than the text column: table "a table wider than the page"',
         'code line wider than the column: "x = 1  # long long',
+        "stderr output (a warning?): /tmp/ipykernel_1/2.py:1: SomeWarning: careful",
+        "path of the machine that built it: /tmp/ipykernel_1/2.py:1:",
     ):
         assert expected in problems
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.html.png", "good.html.png", "index.html.png"]
