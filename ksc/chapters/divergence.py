@@ -11,6 +11,10 @@ Two protocols:
   t iterates later. The two frames share every pixel before the nudge, and their difference grows
   like delta * exp(lambda t) until it saturates, so the input distance sweeps many decades and we
   can ask whether the latent distance follows it.
+
+Around them: the two encoders the chapter trains (``train_encoders``), why the draft's frames are unrelated
+(``run_separations``, ``attractor_size``, ``iterates_until``, ``decorrelation_table``) and the chapter's
+measured rows for the claims registry (``measured_rows``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ksc.data.chaos import IMAGE_SIDE, PIXELS, logistic_orbit
+from ksc.data.chaos import IMAGE_SIDE, PIXELS, decorrelation_iterates, logistic_orbit
+from ksc.evidence import claims
+from ksc.models.training import Fit, train_many
 from ksc.runtime.backend import keras
+
+V4 = "v4"  # the label of the V4 encoder; the dense one's is ``dense_label(small_latent)``
+
+# the columns of the table of the two trained encoders
+FIT_COLUMNS = ["variance", "dead_units", "dead_fraction", "test_mse", "mean_predictor_mse", "fve", "wall_seconds"]
+
+
+def dense_label(small_latent: int) -> str:
+    """The label of the small dense ReLU encoder: ``dense_relu_<latent units>``."""
+    return f"dense_relu_{small_latent}"
+
+
+def train_encoders(
+    data, seed: int, small_latent: int, latent_dim: int, k: int, epochs: int, batch_size: int, learning_rate: float
+) -> dict[str, Fit]:
+    """The two encoders of the draft's test, trained on ``data`` with one seed: first a dense ReLU encoder with
+    ``small_latent`` units, then V4 with ``latent_dim`` units and Top-K ``k``; keyed by their labels."""
+    training = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    dense = dense_label(small_latent)
+    return {
+        dense: train_many("dense_relu", data, seeds=[seed], latent_dim=small_latent, labels=dense, **training)[0],
+        V4: train_many("v4", data, seeds=[seed], latent_dim=latent_dim, k=k, labels=V4, **training)[0],
+    }
 
 
 def _encode(encoder, frames: np.ndarray) -> np.ndarray:
@@ -63,6 +92,38 @@ def draft_protocol(
                 for t in range(n_steps)
             ]
     return pd.DataFrame(rows)
+
+
+def run_separations(draft: pd.DataFrame, delta: float, r: float, n_steps: int = 2000) -> np.ndarray:
+    """(runs, n_steps): the raw orbit separation behind the draft protocol's frames, one row per run's start x0."""
+    starts = draft.drop_duplicates("run").x0.to_numpy()
+    return np.stack([orbit_separation(x0, delta, r, n_steps) for x0 in starts])
+
+
+def attractor_size(r: float) -> float:
+    """Mean distance of two independent points of the attractor: the separation of two unrelated orbits
+    (two orbits from 0.3 and 0.7, 20000 iterates, the first 1000 left out)."""
+    reference = logistic_orbit(np.array([0.3, 0.7]), r, 20000)[:, 1000:]
+    return float(np.mean(np.abs(reference[0] - reference[1])))
+
+
+def iterates_until(separations: np.ndarray, size: float, fraction: float = 0.1) -> list[int]:
+    """Per run: the first iterate (counted from 1) at which the separation reaches ``fraction`` of ``size``."""
+    return [int(np.argmax(s >= fraction * size)) + 1 for s in separations]
+
+
+def decorrelation_table(lyapunov: float, delta: float, reached: list[int]) -> pd.DataFrame:
+    """One row: the Lyapunov exponent, the iterates ln(1/delta)/lambda it predicts until the orbits are unrelated,
+    the iterates they took to reach 10 % of the attractor's size (``reached``, from ``iterates_until`` with its
+    default fraction; mean over runs) and the iterates in one frame."""
+    return pd.DataFrame(
+        {
+            "lambda (per iterate)": [lyapunov],
+            "predicted ln(1/delta)/lambda": [decorrelation_iterates(lyapunov, delta)],
+            "iterates until 10% of attractor size (mean over runs)": [np.mean(reached)],
+            "iterates in one frame": [PIXELS],
+        }
+    )
 
 
 def draft_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -158,3 +219,60 @@ def growth_rates(table: pd.DataFrame, low: float = 1e-5, high: float = 1e-2) -> 
             }
         )
     return pd.DataFrame(rows).set_index("encoder")
+
+
+def rates_against_lyapunov(table: pd.DataFrame, lyapunov: float) -> pd.DataFrame:
+    """``growth_rates`` of the window protocol, with the Lyapunov exponent and the latent rate over the input's."""
+    rates = growth_rates(table)
+    rates["lambda"] = lyapunov
+    rates["latent / input rate"] = rates["latent growth rate"] / rates["input growth rate"]
+    return rates
+
+
+def latent_follows_input(rates: pd.DataFrame, within: float = 0.2) -> pd.Series:
+    """Per encoder: True where its latent growth rate is within ``within`` (relative) of the input's."""
+    return (rates["latent / input rate"] - 1).abs() < within
+
+
+def claim_ids(registry: pd.DataFrame) -> list[str]:
+    """The registry's Section 6.3 claims this chapter measures: all but the Lyapunov exponent (chapter 00's)."""
+    return [i for i in registry.id if i.startswith("s6.3-") and i != "s6.3-lyapunov"]
+
+
+def measured_rows(
+    per_fit: pd.DataFrame, summary: pd.DataFrame, rates: pd.DataFrame, n_runs: int, dense: str, v4: str = V4
+) -> pd.DataFrame:
+    """The chapter's measurements in the registry's long (model, quantity, mean, sd, n) form.
+
+    Variance and dead fraction of each encoder (``per_fit``); from the draft protocol (``draft_summary``), each
+    encoder's mean latent distance and distance ratio and V4's mean distance over the dense encoder's
+    (``<v4>/<dense>``); from the window protocol (``rates``), each encoder's latent growth rate over the input's,
+    with the number of curves fitted as n.
+    """
+    s = summary.set_index("encoder")
+    draft_rows = [
+        claims.rows(
+            name,
+            {"latent_distance_mean": s.loc[name, "distance_mean"], "distance_ratio": s.loc[name, "ratio_mean"]},
+            n_runs,
+        )
+        for name in s.index
+    ]
+    separation = s.loc[v4, "distance_mean"] / s.loc[dense, "distance_mean"]
+    window_rows = [
+        claims.rows(
+            name,
+            {"latent_input_rate_ratio": rates.loc[name, "latent / input rate"]},
+            int(rates.loc[name, "curves fitted"]),
+        )
+        for name in rates.index
+    ]
+    return pd.concat(
+        [
+            claims.summarise(per_fit, ["variance", "dead_fraction"]),
+            *draft_rows,
+            claims.rows(f"{v4}/{dense}", {"latent_distance_ratio": separation}, n_runs),
+            *window_rows,
+        ],
+        ignore_index=True,
+    )
