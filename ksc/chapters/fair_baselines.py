@@ -1,0 +1,103 @@
+"""Chapter 03's analysis: V4 and the dense ReLU baselines of two sizes over seeds (each seed on its own draw of the
+images), both t-tests for every pair, the long stability run and the measured rows of the draft's claims.
+
+Training goes through chapter 01's :func:`~ksc.chapters.evolution.train_configurations` (imported here): one
+computation per model, all seeds together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ksc.chapters.evolution import train_configurations as train_configurations  # re-exported: trains like 01
+from ksc.chapters.evolution import training_seconds as training_seconds
+from ksc.data import chaos
+from ksc.evidence import claims
+from ksc.measures import stats
+from ksc.models.training import Fit, train_many
+
+QUANTITIES = [
+    "variance",
+    "dead_units",
+    "dead_fraction",
+    "sparsity",
+    "val_loss",
+    "test_mse",
+    "mean_predictor_mse",
+    "fve",
+]
+TESTED_QUANTITIES = ("variance", "dead_fraction", "val_loss", "fve")
+TEST_COLUMNS = ["quantity", "comparison", "test", "difference", "ci_low", "ci_high", "t", "df", "p", "cohens_d"]
+STABILITY_LABEL = "v4 (stability)"
+
+
+def seed_datasets(
+    n_seeds: int, n_train: int, n_val: int, n_test: int, r: float, data_seed: int, vary_data: bool
+) -> list[chaos.Splits]:
+    """One set of logistic images per seed: with ``vary_data`` seed i's images are drawn with data_seed + i (the
+    seeds' spread is then over initialisations and data sets together), otherwise every seed gets data_seed's."""
+    return [
+        chaos.make_splits("logistic", n_train, n_val, n_test, r=r, seed=data_seed + (i if vary_data else 0))
+        for i in range(n_seeds)
+    ]
+
+
+def model_labels(small_latent: int, latent_dim: int) -> tuple[str, str, str]:
+    """The labels of the small dense baseline, the same-size dense baseline and V4."""
+    return f"dense_relu_{small_latent}", f"dense_relu_{latent_dim}", "v4"
+
+
+def configurations(small_latent: int, latent_dim: int, k: int, topk_by: str, variance_penalty: str) -> dict:
+    """``label -> (model, settings)`` of the three models, in the order of :func:`model_labels`."""
+    small, large, v4 = model_labels(small_latent, latent_dim)
+    return {
+        small: ("dense_relu", dict(latent_dim=small_latent)),
+        large: ("dense_relu", dict(latent_dim=latent_dim)),
+        v4: ("v4", dict(latent_dim=latent_dim, k=k, topk_by=topk_by, variance_penalty=variance_penalty)),
+    }
+
+
+def significance_tests(per_fit: pd.DataFrame, models) -> pd.DataFrame:
+    """Welch's and Student's t-tests for every pair of ``models`` on each of :data:`TESTED_QUANTITIES`."""
+    return pd.concat([stats.pairwise(per_fit, q, models) for q in TESTED_QUANTITIES], ignore_index=True)
+
+
+def welch_test(tests: pd.DataFrame, model: str, baseline: str) -> pd.Series:
+    """The row of ``tests`` holding Welch's test of the variance, ``model`` against ``baseline``."""
+    return tests[
+        (tests.quantity == "variance") & (tests.test == "Welch") & (tests.comparison == f"{model} vs {baseline}")
+    ].iloc[0]
+
+
+def welch_and_student_agree(tests: pd.DataFrame) -> bool:
+    """Whether Welch's and Student's tests reach the same decision at the 5 % level for every comparison."""
+    decisions = tests.assign(significant=tests.p < 0.05).pivot_table(
+        index=["quantity", "comparison"], columns="test", values="significant"
+    )
+    return bool((decisions["Welch"] == decisions["Student"]).all())
+
+
+def train_stability_run(data: chaos.Splits, seed: int, settings: dict, **train_kwargs) -> Fit:
+    """V4 (model ``settings``) trained on one seed with its encoder applied to the test images after every epoch;
+    ``train_kwargs`` (epochs, batch size, learning rate) go to :func:`~ksc.models.training.train_many`."""
+    return train_many("v4", data, seeds=[seed], labels=STABILITY_LABEL, probe=data.test, **train_kwargs, **settings)[0]
+
+
+def measured_rows(
+    summary: pd.DataFrame, ratios: pd.DataFrame, welch: pd.Series, stability: dict, n_seeds: int
+) -> pd.DataFrame:
+    """The claims registry's measured rows: the summary over seeds, each model's sd of the variance over seeds
+    (quantity ``variance_sd``), the variance ratios (a ratio's verdict uses its bootstrap interval), the t and p of
+    Welch's test ``welch`` (under its comparison) and the stability run's summary."""
+    sd_rows = summary.query("quantity == 'variance'").assign(quantity="variance_sd", mean=lambda d: d["sd"], sd=np.nan)
+    return pd.concat(
+        [
+            summary,
+            sd_rows,
+            ratios,
+            claims.rows(welch.comparison, {"t": welch.t, "p": welch.p}, n_seeds),
+            claims.rows(STABILITY_LABEL, stability, 1),
+        ],
+        ignore_index=True,
+    )
