@@ -1,8 +1,10 @@
 """Chapter 12's experiment: every stream of :mod:`ksc.randomness.bit_sources` through NIST SP 800-22, dieharder and ent.
 
-:func:`make_streams` draws the bits, :func:`test_streams` runs the batteries (NIST in worker processes,
-dieharder and ent on files in a temporary folder), :func:`streams_table` gives one row per stream and
-battery, and :func:`claim_summary` / :func:`null_table` the rows the registry and the ledger read.
+:func:`train_sources` trains the models whose latents are sources, :func:`make_streams` draws the bits,
+:func:`test_streams` runs the batteries (NIST in worker processes, dieharder and ent on files in a temporary
+folder), :func:`streams_table` gives one row per stream and battery, and :func:`claim_summary` /
+:func:`null_table` the rows the registry and the ledger read. The page's sentences are
+:mod:`ksc.pages.randomness_text`'s.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ksc.models.training import train_many
 from ksc.randomness import batteries, nist
-from ksc.randomness.bit_sources import DESCRIPTIONS, native_bits, streams_of, value_bits
+from ksc.randomness.bit_sources import DESCRIPTIONS, MODEL_SOURCES, native_bits, orbit_periods, streams_of, value_bits
+from ksc.runtime.backend import keras
 
 BATTERIES = ("NIST SP 800-22", "dieharder", "ent")
 CALIBRATION = ("pcg64", "calibration")  # a second PCG64 stream: dieharder tests it fails are misconfigured
@@ -278,83 +282,70 @@ def budget_projection(table: pd.DataFrame, tested: Tested, info: pd.DataFrame) -
     return frame
 
 
-def _word(table: pd.DataFrame, source: str, extraction: str, battery: str | None = None) -> str:
-    rows = table[(table.source == source) & (table.extraction == extraction)]
-    if battery is not None:
-        rows = rows[rows.battery == battery]
-        if len(rows) and bool(rows.misconfigured.iloc[0]):
-            return "misconfigured (fails the positive control; not counted)"
-        value = rows.passes.iloc[0] if len(rows) else None
-    else:
-        value = rows.passes_all.iloc[0] if len(rows) else None
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "not measured"
-    if bool(value):
-        return "passes"
-    failed = [b for b, ok in zip(rows.battery, rows.passes) if ok is not None and not bool(ok)]
-    return f"fails ({', '.join(failed)})" if battery is None and failed else "fails"
+def serial_correlation_z(report: dict) -> float:
+    """ent's serial correlation in standard errors of a random file of the same length (1/sqrt(bytes) each)."""
+    return report["serial_correlation"] * np.sqrt(report["bytes"])
 
 
-def summary(table: pd.DataFrame, tested: Tested, verdicts: pd.DataFrame, budget: pd.DataFrame, fve=None) -> str:
-    """The chapter's findings in sentences, every number and verdict read from the tables; ``fve`` maps a model
-    source to its test FVE (what the latents are latents of)."""
-    present = set(zip(table.source, table.extraction))
-    lines = []
-    if fve:
-        lines.append(
-            "- **The models:** test FVE "
-            + ", ".join(f"{source} {value:+.3f}" for source, value in fve.items())
-            + " (0 is the mean image): these are the latents of models that reconstruct this well."
+def train_sources(bit_sources, logistic, noise, seed: int, **settings) -> dict:
+    """The trained models whose latents are bit sources (:data:`~ksc.randomness.bit_sources.MODEL_SOURCES`): source
+    -> :class:`~ksc.models.training.Fit`, one seed each. V4 trains on logistic and on noise images as one computation
+    (sources ``v4`` and ``v4_noise``); every other model on logistic images. ``settings``: epochs, batch size,
+    learning rate, width, k, Top-K selection and penalty, as :func:`~ksc.models.training.train_many` takes them."""
+    wanted = {m for s, (m, _) in MODEL_SOURCES.items() if s in bit_sources}
+    fits = {}
+    if "v4" in wanted:
+        v4_logistic, v4_noise = train_many("v4", [logistic, noise], seeds=[seed, seed], **settings)
+        fits.update({"v4": v4_logistic, "v4_noise": v4_noise})
+    for model in sorted(wanted - {"v4"}):
+        fits[model] = train_many(model, logistic, seeds=[seed], **settings)[0]
+    return fits
+
+
+def latent_encoders(fits: dict) -> dict:
+    """Source -> a function from images to the trained encoder's latents (NumPy), for :func:`make_streams`."""
+    return {
+        source: (
+            lambda images, e=fits[source].autoencoder.encoder: keras.ops.convert_to_numpy(e(images, training=False))
         )
-    if ("pcg64", "native") in present:
-        per = ", ".join(f"{b} {_word(table, 'pcg64', 'native', b)}" for b in BATTERIES)
-        lines.append(f"- **Positive control.** PCG64's own bits: {per}.")
-    negatives = [(s, "native") for s in ("biased", "logistic_399", "logistic_4_float32") if (s, "native") in present]
-    if negatives:
-        parts = [f"{s} {_word(table, s, e)}" for s, e in negatives]
-        lines.append("- **Negative controls** (every battery that ran): " + ", ".join(parts) + " (each should fail).")
-    if ("logistic_4", "native") in present:
-        lines.append(
-            f"- The logistic map at r = 4 in float64, read as x > 1/2, {_word(table, 'logistic_4', 'native')}"
-            " every battery that ran: the map itself is a bit source before any autoencoder touches it."
-        )
-    extractions = [e for e in ("threshold", "support", "mantissa") if ("v4", e) in present]
-    for e in extractions:
-        others = [f"{s} {_word(table, s, e)}" for s in ("dense_relu", "v3", "v4_noise", "pcg64") if (s, e) in present]
-        lines.append(f"- **{e} bits**: V4 {_word(table, 'v4', e)}; " + ", ".join(others) + ".")
-    for (source, e), report in tested.ent.items():
-        if source == "v4":
-            z = report["serial_correlation"] * np.sqrt(report["bytes"])
-            lines.append(
-                f"- ent on V4's {e} bits: chi-square exceeded by {report['chi_square_percent']:.2f} % of random files,"
-                f" serial correlation {report['serial_correlation']:+.4f} ({z:+.1f} standard errors of a random"
-                f" file of {report['bytes']:,} bytes)."
-            )
-    mantissa = [s for s, e in dict.fromkeys(zip(table.source, table.extraction)) if e == "mantissa"]
-    nist_passes = [s for s in mantissa if _word(table, s, "mantissa", BATTERIES[0]) == "passes"]
-    if nist_passes:
-        lines.append(
-            "- **The mantissa trap:** NIST passes the low float32 bits of "
-            + ", ".join(nist_passes)
-            + " (of "
-            + ", ".join(mantissa)
-            + "); passing there says nothing about a model or about chaos."
-        )
-    broken = sorted(set(table.battery[table.misconfigured]))
-    if broken:
-        lines.append(
-            "- **Misconfigured at this size** (they fail PCG64's own bits, so none of their verdicts counts): "
-            + ", ".join(broken)
-            + "."
-        )
-    tested_bits = int(budget.loc[budget.step == "NIST SP 800-22", "bits"].iloc[0])
-    nist_seconds = float(budget.loc[budget.step == "NIST SP 800-22", "seconds"].iloc[0])
-    days = budget.set_index("step")["days_for_64_GB"]
-    lines.append(
-        f"- **Amount tested:** {tested_bits / 8e6:.1f} MB through NIST in {nist_seconds:.0f} s"
-        f" ({len(tested.nist_pvalues)} streams); at this rate NIST alone would need {days['NIST SP 800-22']:.1f}"
-        " days on this machine for the draft's smallest amount, 64 GB."
-    )
-    for row in verdicts.itertuples():
-        lines.append(f"- **Conclusion {row.id}: {row.verdict}.** {row.why}")
-    return "\n".join(lines)
+        for source in fits
+    }
+
+
+def model_metrics(fits: dict) -> pd.DataFrame:
+    """One row per source model: its dead fraction, sparsity, variance, test FVE and wall seconds."""
+    metrics = pd.DataFrame({source: fit.metrics for source, fit in fits.items()}).T
+    return metrics[["dead_fraction", "sparsity", "variance", "fve", "wall_seconds"]]
+
+
+def orbit_period_table(sources, n_orbits: int, seed) -> pd.DataFrame:
+    """For each logistic source: how many of ``n_orbits`` orbits have fallen into a cycle by their last iterate,
+    and the periods seen."""
+    rows = []
+    for s in sources:
+        p = orbit_periods(s, n_orbits, seed)
+        seen = ", ".join(map(str, sorted(set(p[p > 0].tolist()))))
+        rows.append({"source": s, "orbits": len(p), "in_a_cycle": int((p > 0).sum()), "periods_seen": seen})
+    return pd.DataFrame(rows)
+
+
+def nist_failing_by_test(tested: Tested) -> pd.DataFrame:
+    """Stream x NIST test: how many of the test's statistics fail NIST's proportion rule (0 where it did not apply)."""
+    return pd.DataFrame(
+        {
+            f"{s} {e}": nist.second_level(p)
+            .fillna({"fails_proportion": False})
+            .astype({"fails_proportion": int})
+            .groupby("test")
+            .fails_proportion.sum()
+            for (s, e), p in tested.nist_pvalues.items()
+            if len(p)
+        }
+    ).T
+
+
+def dieharder_table(tested: Tested) -> pd.DataFrame:
+    """dieharder's rows of every stream, with its source and extraction (empty when dieharder did not run)."""
+    if not tested.dieharder:
+        return pd.DataFrame()
+    return pd.concat([t.assign(source=s, extraction=e) for (s, e), t in tested.dieharder.items()], ignore_index=True)

@@ -1,5 +1,6 @@
 """Chapter 11's figures: metrics against omega with every seed shown, the (alpha, beta) heat map, the activation
-families side by side, the activation properties next to the dead units, and the latent-width sweep."""
+families side by side, the activation properties next to the dead units, and the latent-width sweep; and which
+variants the family and property figures show."""
 
 from __future__ import annotations
 
@@ -84,6 +85,20 @@ def family_figure(runs: pd.DataFrame, order, quantities=tuple(TITLES)):
     first.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def family_order(variants) -> list[str]:
+    """The variants :func:`family_figure` shows, top to bottom: V4, the activations put in its place and V4 with Top-K
+    by signed value, then sin(8x) alone (alpha = 0)."""
+    order = ["V4"] + [v.name for v in variants if v.factor in ("activation", "Top-K selection")]
+    return order + [v.name for v in variants if v.factor == "alpha" and v.alpha == 0]
+
+
+def activation_shapes(variants) -> pd.DataFrame:
+    """The activations :func:`property_figure` draws (V4, the activations put in its place, sin(8x) alone): one row
+    each with its variant name, family and constants."""
+    shapes = [v for v in variants if v.factor in ("default", "activation") or (v.factor == "alpha" and v.alpha == 0)]
+    return pd.DataFrame([dict(variant=v.name, activation=v.activation, **v.constants) for v in shapes])
 
 
 def property_figure(properties: pd.DataFrame, families: pd.DataFrame):

@@ -19,6 +19,7 @@ from ksc.chapters.ablations.variants import (
 )
 from ksc.data import chaos
 from ksc.models.training import train_many
+from ksc.pages import ablations_text
 
 CONSTANTS = dict(omega=5.0, alpha=0.7, beta=3.0)
 
@@ -121,3 +122,70 @@ def test_effects_and_their_split_into_architecture_and_data():
     split = data_split(table).iloc[0]
     assert split.on_noise == pytest.approx(1.0) and split.logistic_minus_noise == pytest.approx(2.0)
     assert split.data_share == pytest.approx(2 / 3)
+
+
+def _summary_tables(fve_at_4=0.1, dead_relu=0.6, penalty_dead=0.3, share=0.25, ratio=1.5, pre_variance=0.08):
+    """Small tables of the shape chapter 11 computes, for the summary's sentences."""
+    kinds = [("V4", "default", "chaos", 8.0), ("ω = 4", "omega", "chaos", 4.0), ("ReLU", "activation", "relu", 8.0)]
+    outcome = {"V4": (0.0, 0.2), "ω = 4": (0.02, fve_at_4), "ReLU": (dead_relu, 0.05)}  # dead fraction, FVE
+    runs = pd.DataFrame(
+        [
+            dict(variant=v, factor=f, activation=a, omega=w, alpha=0.5, dataset=d, dead_fraction=outcome[v][0])
+            | dict(variance=0.4, scale_free_variance=0.9, fve=outcome[v][1])
+            for v, f, a, w in kinds
+            for d in ("logistic", "noise")
+        ]
+    )
+    properties = runs.assign(
+        mean_abs_derivative=[5.0, 5.0, 3.0, 3.0, 0.5, 0.5],
+        flat_fraction=[0.0, 0.0, 0.1, 0.1, 0.5, 0.5],
+        latent_negative_fraction=[0.5, 0.5, 0.4, 0.4, 0.0, 0.0],
+        latent_pre_variance=pre_variance,
+    )
+    effect_table = pd.DataFrame(
+        [
+            dict(factor="penalty", variant="no penalty", dataset="logistic", quantity="dead_fraction")
+            | dict(v4=0.0, variant_mean=penalty_dead, welch_p=0.01)
+        ]
+    )
+    split = pd.DataFrame([dict(factor="penalty", variant="no penalty", quantity="dead_fraction", data_share=share)])
+    cost = pd.DataFrame(
+        [dict(latent_dim=128, v4_over_relu=ratio, v4_parameters=10, dense_relu_parameters=10)]
+        + [dict(latent_dim=256, v4_over_relu=2.0, v4_parameters=20, dense_relu_parameters=20)]
+    ).assign(v4_epoch_spread=0.1, relu_epoch_spread=0.05)
+    verdicts = pd.DataFrame([{"id": "ksc-scaling", "verdict": "supported", "why": "the reason"}])
+    return dict(runs=runs, properties=properties, effect_table=effect_table, split=split, cost=cost, verdicts=verdicts)
+
+
+def test_the_summary_states_the_numbers_it_is_given():
+    def text(**changes):
+        tables = _summary_tables(**changes)
+        return ablations_text.answers(
+            tables["runs"],
+            tables["properties"],
+            tables["effect_table"],
+            tables["split"],
+            None,
+            tables["cost"],
+            tables["verdicts"],
+        )
+
+    base = text()
+    assert "FVE runs from 0.100 (ω = 4) to 0.200 (ω = 8)" in base
+    assert "FVE runs from 0.123 (ω = 4)" in text(fve_at_4=0.123)
+    assert "1 of 2 keep at most 5 % of their units dead (V4)" in base
+    assert "2 of 2 keep at most 5 % of their units dead (ReLU, V4)" in text(dead_relu=0.04)
+    assert "dead fraction runs from 0.000 (V4) to 0.700 (ReLU)" in text(dead_relu=0.7)
+    assert "dead fraction 0.3 against V4's 0" in base and "dead fraction 0.45 against" in text(penalty_dead=0.45)
+    assert "at most 0.25 (median 0.25)" in base and "at most 0.75" in text(share=0.75)
+    assert "it is 0.08 (the loss" in base and "it is 0.123 (the loss" in text(pre_variance=0.123)
+    assert "128: x1.50, 256: x2.00" in base and "128: x3.25" in text(ratio=3.25)
+    assert "**ksc-scaling: supported.** the reason" in base
+    # the correlation is computed from the properties: the dead fraction falls as mean |f'| rises
+    assert "with the mean |f'| -1.00" in base
+
+
+def test_a_range_names_every_setting_that_ties_at_an_end():
+    means = pd.Series([0.1, 0.3, 0.1], index=["a", "b", "c"])
+    assert ablations_text.value_range(means) == "runs from 0.100 (a, c) to 0.300 (b)"
+    assert ablations_text.value_range(pd.Series([0.2, 0.2], index=["a", "b"])) == "is 0.200 for every one"

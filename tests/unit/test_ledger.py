@@ -9,6 +9,7 @@ import pytest
 
 from ksc import conclusions
 from ksc.evidence import claims, ledger
+from ksc.pages import ledger_page
 from ksc.runtime.results import write_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,3 +151,21 @@ def test_a_row_judged_at_every_k_keeps_the_chapters_combined_verdict(tmp_path):
     assert table.loc["vsae-fve-superposition", "verdict"] == "partly"
     assert "judged at every k" in table.loc["vsae-fve-superposition", "reason"]
     assert table.loc["vsae-s4.2-one-sixth", "verdict"] == "not reproduced"  # no by_k: the ledger's own rule
+
+
+def test_the_overview_counts_what_it_is_given(results, tmp_path_factory):
+    table = ledger.build(results)
+    distinct = ledger.distinct(table)
+    empty = tmp_path_factory.mktemp("empty")  # every conclusion judged 'not measured': the counts are what matter
+    judged = conclusions.evaluate(empty, ledger.build(empty), ledger.distinct(ledger.build(empty)))
+    line = ledger_page.overview(judged, distinct, table)
+    chapters = table.chapter.dropna().nunique()
+    assert line == (
+        f"{len(judged)} conclusions, {len(distinct)} distinct measurements, {len(table)} places; "
+        f"measurements read from {chapters} chapters"
+    )
+    assert ledger_page.overview(judged.head(3), distinct.head(2), table[table.chapter.notna()].head(1)).startswith(
+        "3 conclusions, 2 distinct measurements, 1 places; measurements read from 1 chapters"
+    )
+    counts = ledger_page.verdict_counts(judged)
+    assert counts.to_numpy().sum() == len(judged) and set(counts.columns) <= {"KSC draft", "vSAE paper"}

@@ -8,6 +8,7 @@ import pytest
 
 from ksc import conclusions
 from ksc.chapters import randomness
+from ksc.pages import randomness_text
 from ksc.randomness import batteries, bit_sources, nist
 from ksc.runtime.results import write_results
 
@@ -239,3 +240,66 @@ def test_without_dieharder_and_ent_their_rows_say_not_measured():
     assert set(randomness.verdict_grid(table)[("native", "dieharder")]) == {"not measured"}
     nist_rows = table[table.battery == "NIST SP 800-22"].set_index("source")
     assert nist_rows.loc["biased", "passes_all"] == nist_rows.loc["biased", "passes"]  # judged on NIST alone
+
+
+def _tested(serial_correlation=0.01, nist_seconds=3.0, left_out=()):
+    pvalues = {("pcg64", "native"): np.full((2, 188), 0.5), ("v4", "threshold"): np.full((2, 188), 0.5)}
+    ent = {("v4", "threshold"): {"serial_correlation": serial_correlation, "bytes": 10_000, "chi_square_percent": 42.0}}
+    seconds = {"NIST SP 800-22": nist_seconds}
+    return randomness.Tested(pvalues, {}, {}, list(left_out), ent, seconds, 1000)
+
+
+def test_the_summary_states_the_numbers_and_verdicts_it_is_given():
+    def text(v4_passes=True, fve=0.25, serial_correlation=0.01, megabits=16.0, days=2.5):
+        table = pd.DataFrame(
+            [
+                {**_row("pcg64", "native", battery, True), "passes_all": True, "misconfigured": False}
+                for battery in randomness.BATTERIES
+            ]
+            + [
+                {
+                    **_row("v4", "threshold", "NIST SP 800-22", v4_passes),
+                    "passes_all": v4_passes,
+                    "misconfigured": False,
+                }
+            ]
+        )
+        budget = pd.DataFrame(
+            [{"step": "NIST SP 800-22", "bits": int(megabits * 1e6), "seconds": 30.0, "days_for_64_GB": days}]
+        )
+        verdicts = pd.DataFrame([{"id": "ksc-full-entropy", "verdict": "cannot tell", "why": "the reason"}])
+        tested = _tested(serial_correlation)
+        return randomness_text.summary(table, tested, verdicts, budget, {"v4": fve})
+
+    base = text()
+    assert "test FVE v4 +0.250" in base and "test FVE v4 -0.125" in text(fve=-0.125)
+    assert "PCG64's own bits: NIST SP 800-22 passes, dieharder passes, ent passes" in base
+    assert "V4 passes;" in base and "V4 fails (NIST SP 800-22);" in text(v4_passes=False)
+    # ent's serial correlation and its z: 0.01 * sqrt(10,000) = 1.0 standard errors
+    assert "serial correlation +0.0100 (+1.0 standard errors" in base
+    assert "serial correlation +0.0300 (+3.0 standard errors" in text(serial_correlation=0.03)
+    assert "2.0 MB through NIST" in base and "4.0 MB through NIST" in text(megabits=32.0)
+    assert "would need 2.5 days" in base and "would need 7.2 days" in text(days=7.2)
+    assert "**Conclusion ksc-full-entropy: cannot tell.** the reason" in base
+
+
+def test_the_battery_report_states_what_ran():
+    report = randomness_text.battery_report(_tested(nist_seconds=3.0), n_sequences=8)
+    assert "NIST SP 800-22 on 4 sequences of 1,000 bits in 3.0 s" in report
+    assert f"with chance {nist.false_fail_probability(8):.1%} at m = 8 sequences" in report
+    assert "in 4.5 s" in randomness_text.battery_report(_tested(nist_seconds=4.5), n_sequences=8)
+    left_out = randomness_text.battery_report(_tested(left_out=[("diehard_opso", 0)]), n_sequences=8)
+    assert left_out.endswith("(left out): [('diehard_opso', 0)]")
+
+
+def test_a_stream_word_reads_the_battery_and_the_calibration():
+    table = pd.DataFrame(
+        [
+            {**_row("v4", "mantissa", "NIST SP 800-22", False), "passes_all": False, "misconfigured": False},
+            {**_row("v4", "mantissa", "ent", None), "passes_all": False, "misconfigured": True},
+        ]
+    )
+    assert randomness_text.stream_word(table, "v4", "mantissa") == "fails (NIST SP 800-22)"
+    assert randomness_text.stream_word(table, "v4", "mantissa", "NIST SP 800-22") == "fails"
+    assert randomness_text.stream_word(table, "v4", "mantissa", "ent").startswith("misconfigured")
+    assert randomness_text.stream_word(table, "v4", "threshold") == "not measured"

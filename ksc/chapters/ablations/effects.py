@@ -3,7 +3,8 @@
 the dead units they are said to explain; the latent-width sweep with its cost.
 
 Every table is computed from the per-run metrics and activation properties of
-:func:`ksc.chapters.ablations.variants.train_variants`.
+:func:`ksc.chapters.ablations.variants.train_variants`; :func:`train_width_sweep` trains the width sweep's groups
+with it. The functions at the end pick the numbers the chapter's summary states.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from ksc.chapters.ablations.variants import scale_variants, train_variants
 from ksc.measures.stats import compare_two
 
 QUANTITIES = ("dead_fraction", "variance", "scale_free_variance", "fve")
@@ -19,8 +21,9 @@ REFERENCE = "V4"
 CHAOTIC, NULL = "logistic", "noise"
 # variants with V4's Top-K by absolute value and V4's penalty: only their activation (or its constants) differs
 SAME_TOPK_AND_PENALTY = ("default", "omega", "alpha", "beta", "alpha and beta", "activation")
-TITLES = {"dead_fraction": "dead fraction", "scale_free_variance": "scale-free variance"}
 PROPERTIES = ("mean_abs_derivative", "latent_mean_abs_derivative", "flat_fraction", "expansive_fraction")
+# the properties whose correlation with the dead fraction the summary gives
+CORRELATED = ("mean_abs_derivative", "flat_fraction", "latent_negative_fraction")
 
 
 def effects(runs: pd.DataFrame, quantities=QUANTITIES, reference: str = REFERENCE) -> pd.DataFrame:
@@ -96,6 +99,19 @@ def scale_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def train_width_sweep(widths, k: int, data: dict, seeds, **training) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The latent-width sweep: at each width, every group of :func:`~ksc.chapters.ablations.variants.scale_variants`
+    trained as one computation by :func:`~ksc.chapters.ablations.variants.train_variants` (``training``: epochs,
+    batch size, learning rate); the per-run metrics after training and at the initial weights, over all widths."""
+    trained, untrained = [], []
+    for width in widths:
+        for group in scale_variants(width, k).values():
+            trained_part, _, untrained_part = train_variants(group, data, seeds, **training)
+            trained.append(trained_part)
+            untrained.append(untrained_part)
+    return pd.concat(trained, ignore_index=True), pd.concat(untrained, ignore_index=True)
+
+
 def cost_table(scale: pd.DataFrame) -> pd.DataFrame:
     """Per latent width: training seconds per model-run of the V4 computation and of the ReLU one (V3 and dense ReLU,
     compiling left out), their ratio, and the parameter counts (the activation has none, so V4 and dense ReLU have
@@ -158,98 +174,45 @@ def null_table(properties: pd.DataFrame, chapter: str = "11_ablations") -> pd.Da
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
 
 
-def _range(means: pd.Series, fmt: str = ".3f") -> str:
-    """'runs from LOW (names) to HIGH (names)', every name that ties at an end listed."""
-    low, high = means.min(), means.max()
-    if low == high:
-        return f"is {low:{fmt}} for every one"
-    names = lambda value: ", ".join(str(i) for i in means.index[means == value])
-    return f"runs from {low:{fmt}} ({names(low)}) to {high:{fmt}} ({names(high)})"
+def same_topk_and_penalty(table: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+    """The rows of ``table`` (runs or properties) whose variant differs from V4 in its activation or the activation's
+    constants only (V4's Top-K and penalty), on ``dataset`` or on every data set."""
+    picked = table[table.factor.isin(SAME_TOPK_AND_PENALTY)]
+    return picked if dataset is None else picked[picked.dataset == dataset]
 
 
-def answers(runs, properties, effect_table, split, scale, cost, verdicts) -> str:
-    """The chapter's answers in sentences, every number read from the tables."""
-    lines = []
-    for dataset in (CHAOTIC, NULL):
-        mine = runs[(runs.dataset == dataset) & runs.factor.isin(["default", "omega"])]
-        if mine.empty:
-            continue
-        by_omega = mine.groupby("omega")[list(QUANTITIES)].mean()
-        by_omega.index = [f"ω = {w:g}" for w in by_omega.index]
-        lines.append(
-            f"**§9.4, the frequency, on {dataset} images.** FVE {_range(by_omega.fve)}; the dead fraction "
-            f"{_range(by_omega.dead_fraction)}; the scale-free variance {_range(by_omega.scale_free_variance, '.3g')}."
-        )
-    chaotic = runs[(runs.dataset == CHAOTIC) & (runs.activation == "chaos")].groupby("variant").fve.mean()
-    if len(chaotic):
-        lines.append(
-            f"**Reconstruction.** {int((chaotic < 0).sum())} of the {len(chaotic)} settings with the chaos activation "
-            f"reconstruct the logistic test images worse than the mean training image does (FVE below 0; best "
-            f"{chaotic.max():+.3f}): the differences between them are differences between models that do not "
-            f"reconstruct."
-        )
+def omega_means(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Means over seeds of the quantities of V4 and its frequency variants on one data set, indexed by omega."""
+    mine = runs[(runs.dataset == dataset) & runs.factor.isin(["default", "omega"])]
+    return mine.groupby("omega")[list(QUANTITIES)].mean()
+
+
+def family_means(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Means over seeds of the quantities of each activation family with V4's Top-K and penalty (V4, the families
+    put in its place and sin(8x) alone) on one data set, indexed by variant."""
     chosen = runs.factor.isin(["default", "activation"]) | ((runs.factor == "alpha") & (runs.alpha == 0))
-    for dataset in (CHAOTIC, NULL):
-        family = runs[chosen & (runs.dataset == dataset)].groupby("variant")[list(QUANTITIES)].mean()
-        if family.empty:
-            continue
-        alive = family.index[family.dead_fraction <= 0.05].tolist()
-        lines.append(
-            f"**The activation family, on {dataset} images** (V4's Top-K and penalty): {len(alive)} of {len(family)} "
-            f"keep at most 5 % of their units dead ({', '.join(alive) or 'none'}); dead fraction "
-            f"{_range(family.dead_fraction)}; FVE {_range(family.fve)}."
-        )
-    same = properties[properties.factor.isin(SAME_TOPK_AND_PENALTY) & (properties.dataset == CHAOTIC)]
-    if len(same) > 2:
+    return runs[chosen & (runs.dataset == dataset)].groupby("variant")[list(QUANTITIES)].mean()
 
-        def rho(column: str) -> str:
-            if same[column].nunique() < 2 or same.dead_fraction.nunique() < 2:
-                return "undefined (one of them is constant)"
-            return f"{spearmanr(same[column], same.dead_fraction).statistic:+.2f}"
 
-        lines.append(
-            f"**What goes with dead units** (logistic images, the {len(same)} variants with V4's Top-K and penalty): "
-            f"Spearman correlation of the dead fraction with the mean |f'| {rho('mean_abs_derivative')}, with "
-            f"the flat fraction {rho('flat_fraction')}, with the fraction of latent outputs below 0 "
-            f"{rho('latent_negative_fraction')}."
-        )
-    penalty = effect_table[(effect_table.factor == "penalty") & (effect_table.dataset == CHAOTIC)]
-    for variant, rows in penalty.groupby("variant", sort=False):
-        parts = [
-            f"{r.quantity.replace('_', ' ')} {r.variant_mean:.3g} against V4's {r.v4:.3g}"
-            + (" (no difference)" if r.variant_mean == r.v4 else f" (Welch p {r.welch_p:.2g})")
-            for r in rows[rows.quantity.isin(["dead_fraction", "variance", "fve"])].itertuples()
-        ]
-        lines.append(f"**The variance penalty on logistic images, {variant}.** " + "; ".join(parts) + ".")
-    v4 = properties[(properties.factor == "default") & (properties.dataset == CHAOTIC)]
-    if len(v4):
-        lines.append(
-            f"The draft's penalty pulls the mean variance of V4's latent pre-activation towards 0.1; after training "
-            f"it is {float(v4.latent_pre_variance.iloc[0]):.3g} (the loss gains 0.01 times |variance - 0.1|, "
-            f"divided by the batch size)."
-        )
-    if len(split):
-        clear = effect_table[(effect_table.dataset == CHAOTIC) & (effect_table.welch_p < 0.05)]
-        for quantity in ("scale_free_variance", "dead_fraction"):
-            named = set(clear[clear.quantity == quantity].variant)
-            shares = split[(split.quantity == quantity) & split.variant.isin(named)].set_index("variant").data_share
-            if len(shares.dropna()):
-                lines.append(
-                    f"**Architecture or data, {TITLES[quantity]}.** Of the changes whose effect on logistic "
-                    f"images has Welch p below 0.05 ({len(shares)}), the share of the effect that noise images do not "
-                    f"show (0: all architecture, 1: all data) is at most {shares.max():.2f} "
-                    f"(median {shares.median():.2f})."
-                )
-    if len(cost):
-        ratios = ", ".join(f"{int(r.latent_dim)}: x{r.v4_over_relu:.2f}" for r in cost.itertuples())
-        same = bool((cost.v4_parameters == cost.dense_relu_parameters).all())
-        spreads = pd.concat([cost.v4_epoch_spread, cost.relu_epoch_spread]).dropna()  # none with one epoch
-        spread = f"; the epochs' times spread by up to {spreads.max():.0%}" if len(spreads) else ""
-        lines.append(
-            f"**§9.5, cost.** Training time per model-run of V4 over the ReLU models (V3 and dense ReLU), by width: "
-            f"{ratios} (one timing each{spread}); the parameter counts of V4 and dense ReLU are "
-            f"{'equal at every width' if same else 'not equal'}."
-        )
-    for v in verdicts.itertuples():
-        lines.append(f"**{v.id}: {v.verdict}.** {v.why}")
-    return "\n\n".join(lines)
+def chaos_fve(runs: pd.DataFrame) -> pd.Series:
+    """Mean test FVE on chaotic images of every setting with the chaos activation, by variant."""
+    return runs[(runs.dataset == CHAOTIC) & (runs.activation == "chaos")].groupby("variant").fve.mean()
+
+
+def dead_unit_correlations(same: pd.DataFrame, columns=CORRELATED) -> dict:
+    """Spearman's correlation of the dead fraction with each of ``columns`` over the rows of ``same`` (one row per
+    variant); None where either is constant (the correlation is undefined)."""
+    return {
+        column: None
+        if same[column].nunique() < 2 or same.dead_fraction.nunique() < 2
+        else float(spearmanr(same[column], same.dead_fraction).statistic)
+        for column in columns
+    }
+
+
+def clear_effect_shares(effect_table: pd.DataFrame, split: pd.DataFrame, quantity: str) -> pd.Series:
+    """The data share (:func:`data_split`) of every change whose effect on ``quantity`` on chaotic images has Welch's
+    p below 0.05, by variant."""
+    clear = effect_table[(effect_table.dataset == CHAOTIC) & (effect_table.welch_p < 0.05)]
+    named = set(clear[clear.quantity == quantity].variant)
+    return split[(split.quantity == quantity) & split.variant.isin(named)].set_index("variant").data_share

@@ -1,0 +1,224 @@
+"""The KSC draft's conclusions about V1-V4 themselves, judged from chapters 01-07: the variance and the dead units
+of V4 and V3, reconstruction, divergence, the activation's fixed points, and the controls on noise and on copies
+of one image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ksc.conclusions.judging import Evidence, Judgement, Missing, mean_and_interval, rule
+from ksc.evidence.claims import load_registry
+from ksc.models.layers import chaos_activation
+
+
+@rule("ksc-chaos-preserved")
+def _chaos_preserved(ev: Evidence) -> Judgement:
+    claim = ev.claim("abs-v4-variance")
+    ratio = ev.control_mean("v4", "logistic", "variance") / ev.control_mean("v4", "noise", "variance")
+    why = (
+        f"V4's variance {claim.measured:.3g} ({claim.finding}); on logistic images it is {ratio:.2f}× its variance on "
+        "uniform noise"
+    )
+    if claim.verdict == "reproduced" and ratio >= 1.1:
+        return Judgement("supported", why + ": the figure depends on chaotic input.")
+    return Judgement("not supported", why + ": the figure does not single out chaotic input.")
+
+
+@rule("ksc-reconstruction")
+def _reconstruction(ev: Evidence) -> Judgement:
+    runs = ev.metrics("03_fair_baselines")
+    fve = runs[runs.model == "v4"].fve
+    if fve.empty:
+        raise Missing("chapter 03 trained no V4")
+    mean, low, high = mean_and_interval(fve)
+    claim = ev.ledger.loc["abs-v4-valloss"]
+    own = (
+        f"; the draft's own 0.126 is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
+        if np.isfinite(claim.floor)
+        else ""
+    )
+    why = f"V4's test FVE {mean:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {len(fve)} seeds){own}"
+    if low > 0.05:
+        return Judgement("supported", why + ".")
+    if high < 0.05:
+        return Judgement(
+            "not supported", why + ": V4 explains almost none of the images' variance beyond the mean image."
+        )
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-dead-units")
+def _dead_units(ev: Evidence) -> Judgement:
+    v4, v3 = ev.claim("s5.4-v4-dead"), ev.claim("s5.3-v3-dead")
+    sweep = ev.metrics("02_k_ablation")
+    worst = float(sweep.groupby("model").dead_fraction.mean().max())
+    why = f"V4 dead fraction {v4.measured:.3g}, at most {worst:.3g} over the K sweep; V3 (ReLU Top-K) {v3.measured:.3g}"
+    if v4.measured <= 0.05 and worst <= 0.05 and v3.measured >= 0.25:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ".")
+
+
+@rule("ksc-divergence")
+def _divergence(ev: Evidence) -> Judgement:
+    v4, dense = ev.claim("s6.3-window-v4"), ev.claim("s6.3-window-dense")
+    kept = [name for name, row in (("V4", v4), ("dense ReLU", dense)) if row.measured >= 0.5]
+    return Judgement(
+        "the paper contradicts itself",
+        f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 and "
+        f"{dense.measured:.2f}× for dense ReLU: "
+        + (
+            f"{' and '.join(kept)} transmit the divergence, so the Abstract's sentence holds for V4 and 6.3's "
+            "'neither' does not"
+            if "V4" in kept
+            else "V4 does not transmit the divergence, so 6.3 holds"
+        )
+        + " (the draft's own test could not tell, chapter 05).",
+    )
+
+
+@rule("ksc-first-architecture")
+def _first_architecture(ev: Evidence) -> Judgement:
+    sae_runs = ev.metrics("06_vsae")
+    latents = ev.record("06_vsae")["parameters"]["image_latents"]
+    images = sae_runs[(sae_runs.dataset == "logistic") & (sae_runs.model != "v4")]
+    images = images.assign(sparsity=1 - images.l0 / latents)
+    evolution = ev.metrics("01_evolution")
+    others = pd.concat(
+        [
+            images[["model", "k", "sparsity", "dead_fraction", "variance"]],
+            evolution[~evolution.model.str.startswith("v4")][["model", "sparsity", "dead_fraction", "variance"]],
+        ]
+    )
+    means = others.groupby(["model", "k"], dropna=False)[["sparsity", "dead_fraction", "variance"]].mean()
+    hits = means[(means.sparsity >= 0.75 - 1e-9) & (means.dead_fraction <= 0.05) & (means.variance >= 0.1)]
+    if len(hits):
+        named = "; ".join(
+            f"{m}{'' if pd.isna(k) else f' k={int(k)}'} (sparsity {r.sparsity:.2f}, dead {r.dead_fraction:.2f}, "
+            f"variance {r.variance:.3f})"
+            for (m, k), r in hits.iterrows()
+        )
+        return Judgement("not supported", f"other models trained here reach all three: {named}.")
+    return Judgement("supported", "no other model trained on logistic images here reaches all three.")
+
+
+@rule("ksc-no-fixed-points")
+def _no_fixed_points(ev: Evidence) -> Judgement:
+    x = np.linspace(-2.0, 2.0, 400_001)
+    gap = np.asarray(chaos_activation(x)) - x
+    crossings = int(np.sum(np.sign(gap[:-1]) * np.sign(gap[1:]) < 0)) + int(np.any(gap == 0))
+    at_zero = float(np.asarray(chaos_activation(np.array([0.0])))[0])
+    if crossings:
+        return Judgement(
+            "not supported",
+            f"f(0) = {at_zero:g}, so 0 is a fixed point, as it is for ReLU; f(x) = x has "
+            f"{crossings} solutions in [-2, 2].",
+        )
+    return Judgement("supported", "f(x) = x has no solution in [-2, 2].")
+
+
+@rule("ksc-v3-collapse")
+def _v3_collapse(ev: Evidence) -> Judgement:
+    group = ev.measurement("v3 variance")
+    if group.finding == "the paper contradicts itself":
+        return Judgement("the paper contradicts itself", f"{group.why}; measured {group.measured:.3g}.")
+    ok = abs(np.log10(max(group.measured, 1e-30) / 3.6e-5)) <= 0.5
+    return Judgement("supported" if ok else "not supported", f"V3's variance is {group.measured:.3g}.")
+
+
+@rule("ksc-v1-v3-gain")
+def _v1_v3_gain(ev: Evidence) -> Judgement:
+    registry = load_registry().set_index("id")
+    v1_claimed = float(registry.loc["t1-v1-variance", "claimed"])
+    v1, v3 = ev.claim("t1-v1-variance"), ev.claim("t1-v3-variance")
+    measured = f"we measure V1 {v1.measured:.3g} and V3 {v3.measured:.3g}"
+    if v1_claimed == 0:
+        return Judgement(
+            "the paper contradicts itself",
+            f"Table 1 gives V1 a variance of ~{v1_claimed:g}, from which no finite gain (5.4×) follows; {measured}.",
+        )
+    return Judgement("supported" if abs(v3.measured / v1.measured - 5.4) <= 0.25 * 5.4 else "not supported", measured)
+
+
+@rule("ksc-henon-general")
+def _henon_general(ev: Evidence) -> Judgement:
+    henon = ev.claim("s6.2h-ratio")
+    noise = ev.control_mean("v4", "noise", "variance") / ev.control_mean("v4", "logistic", "variance")
+    why = f"Hénon/logistic ratio {henon.measured:.3f}; noise/logistic ratio {noise:.3f}"
+    if abs(noise - 1) <= 0.05:
+        return Judgement("not supported", why + ": V4 gives the same variance on images with no attractor at all.")
+    if abs(henon.measured - 1) <= 0.05:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ".")
+
+
+@rule("ksc-optimal-k")
+def _optimal_k(ev: Evidence) -> Judgement:
+    best = ev.claim("s6.2-best-k")
+    return Judgement(
+        "the paper contradicts itself",
+        f"6.2 names K = 8 and the Conclusion K = 32; the score of our sweep is largest at K = {best.measured:.0f} "
+        "(the score is the variance times a constant fixed by K, so it ranks K by construction).",
+    )
+
+
+@rule("ksc-compatible")
+def _compatible(ev: Evidence) -> Judgement:
+    chaos = ev.judged.get("ksc-chaos-preserved") or _chaos_preserved(ev)
+    window = ev.claim("s6.3-window-v4")
+    why = f"ksc-chaos-preserved is {chaos.verdict}; V4's window-protocol rate ratio {window.measured:.2f}"
+    if chaos.verdict == "supported" and window.measured >= 0.5:
+        return Judgement("supported", why + ".")
+    if chaos.verdict == "not supported":
+        return Judgement("not supported", why + ": the variance it rests on is not specific to chaos.")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-identical-collapse")
+def _identical_collapse(ev: Evidence) -> Judgement:
+    origin = ev.table("10_training_controls", "origin_variance")
+    copies = origin[origin.encoded.str.contains("x0 = 0.4")]
+    distinct = origin[origin.encoded.str.contains("distinct")]
+    if copies.empty or distinct.empty:
+        raise Missing("chapter 10 did not run both encodings of the Section 1.2 variance test")
+    identical = ev.table("07_controls", "identical_inputs")
+    runs = ev.controls()
+    runs = runs[runs.dataset == "logistic"].groupby("architecture")[["variance", "dead_fraction"]].mean()
+    varied = runs.variance[runs.dead_fraction < 1.0]
+    median = float(distinct["median unit variance"].mean())
+    largest_on_copies = float(copies["largest unit variance"].max())
+    why = (
+        f"the earlier 64-unit dense chaos autoencoder, trained as its repository did: largest unit variance "
+        f"{largest_on_copies:.1e} on copies of one image, median unit variance {median:.3g} on distinct logistic "
+        f"images ({len(distinct)} seeds). Chapter 07: on copies of one image the largest unit variance over V1-V4 is "
+        f"{identical['max unit variance'].max():.1e}; on varied images "
+        + ", ".join(f"{v:.3g} ({a})" for a, v in varied.items())
+    )
+    if median >= 1e-3 and largest_on_copies < 1e-4:
+        return Judgement("not supported", why + ": the collapse belongs to the test set, not to the model.")
+    if median < 1e-4:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-relu-chaotic")
+def _relu_chaotic(ev: Evidence) -> Judgement:
+    chaotic = ev.control_mean("dense_relu", "logistic", "dead_fraction")
+    noise = ev.control_mean("dense_relu", "noise", "dead_fraction")
+    why = f"dense ReLU dead fraction {chaotic:.3g} on logistic images, {noise:.3g} on uniform noise"
+    if chaotic - noise >= 0.1:
+        return Judgement("supported", why + ".")
+    return Judgement("not supported", why + ": as many units die on inputs with no chaos.")
+
+
+@rule("ksc-l1-variance")
+def _l1_variance(ev: Evidence) -> Judgement:
+    chaotic = ev.control_mean("v1", "logistic", "dead_fraction")
+    flat = ev.control_mean("v1", "identical", "dead_fraction")
+    why = f"V1 dead fraction {chaotic:.3g} on logistic images, {flat:.3g} trained on copies of one image"
+    if flat >= 0.9:
+        return Judgement("not supported", why + ": the units die without any input variance.")
+    if chaotic >= 0.9:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")

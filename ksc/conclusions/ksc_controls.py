@@ -1,0 +1,173 @@
+"""The KSC draft's conclusions judged from the training controls of chapter 10 (untrained networks, remedies for
+dead units, convergence, probes, the intrinsic dimension, the origin's divergence test) and from chapter 09's
+state-of-the-art SAEs at V4's L0.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ksc.conclusions.judging import Evidence, Judgement, Missing, rule
+
+
+def _controls_runs(ev: Evidence) -> pd.DataFrame:
+    runs = ev.metrics("10_training_controls")
+    if "training" not in runs:
+        raise Missing("chapter 10 recorded no untrained runs")
+    return runs
+
+
+@rule("ksc-trained-properties")
+def _trained_properties(ev: Evidence) -> Judgement:
+    runs = _controls_runs(ev)
+    v4 = runs[(runs.architecture == "v4") & (runs.dataset == "logistic")]
+    before, after = v4[v4.training == "untrained"], v4[v4.training == "trained"]
+    if before.empty or after.empty:
+        raise Missing("chapter 10 did not measure V4 on logistic images both untrained and trained")
+    v0, v1 = float(before.variance.mean()), float(after.variance.mean())
+    d0, d1 = float(before.dead_fraction.mean()), float(after.dead_fraction.mean())
+    why = (
+        f"V4 on logistic images, {len(after)} seeds: untrained variance {v0:.3f} and dead fraction {d0:.3f}; "
+        f"trained {v1:.3f} and {d1:.3f}"
+    )
+    if d0 <= 0.05 and abs(v0 - v1) <= 0.25 * v1:
+        return Judgement("not supported", why + ": both numbers are there before any training.")
+    if v0 < 0.5 * v1 or d0 >= 0.25:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-activation-critical")
+def _activation_critical(ev: Evidence) -> Judgement:
+    remedies = ev.table("10_training_controls", "remedies")
+    dead = remedies[remedies.dataset == "logistic"].groupby("variant", sort=False).dead_fraction.mean()
+    treated = dead[dead.index.str.startswith("v3 +")]
+    if "v3" not in dead or treated.empty:
+        raise Missing("chapter 10 trained no V3 with a remedy for dead units")
+    plain, best = float(dead["v3"]), float(treated.min())
+    why = (
+        f"dead fraction on logistic images: plain V3 {plain:.3f}; "
+        + ", ".join(f"{variant} {value:.3f}" for variant, value in treated.items())
+        + (f"; V4 {dead['v4']:.3f}" if "v4" in dead else "")
+    )
+    if best <= 0.05:
+        return Judgement("not supported", why + ": units stay alive with ReLU.")
+    if plain - best <= 0.10:
+        return Judgement("supported", why + ": neither remedy revives the units.")
+    revived = f": {treated.idxmin()} revives part of the units without the chaos activation."
+    return Judgement("cannot tell", why + revived)
+
+
+@rule("ksc-fine-detail")
+def _fine_detail(ev: Evidence) -> Judgement:
+    convergence = ev.table("10_training_controls", "convergence")
+    best = convergence.loc[convergence.groupby("architecture").best_val_loss.idxmin()].set_index("architecture")
+    probe = ev.table("10_training_controls", "probes")
+    ridge = probe[(probe.dataset == "logistic") & (probe.probe == "ridge")].groupby("code").x1.mean()
+    needed = {"v4", "dense_relu"}
+    if not needed <= set(best.index) or not {"v4 trained", "dense_relu trained"} <= set(ridge.index):
+        raise Missing("chapter 10 did not train V4 and dense ReLU to convergence and probe both")
+    fve = float(best.loc["v4", "early_stopped_test_fve"])
+    x1_v4, x1_relu = float(ridge["v4 trained"]), float(ridge["dense_relu trained"])
+    why = (
+        f"V4 at its best learning rate ({best.loc['v4', 'learning_rate']:g}) and epoch: test FVE {fve:+.3f} "
+        f"(dense ReLU {float(best.loc['dense_relu', 'early_stopped_test_fve']):+.3f}); R² of the first iterate x1 "
+        f"read from the code: V4 {x1_v4:+.3f}, dense ReLU {x1_relu:+.3f}"
+    )
+    if fve < 0.05 and x1_v4 <= x1_relu:
+        return Judgement("not supported", why + ": V4's reconstruction is no better than the mean image.")
+    if fve >= 0.05 and x1_v4 > x1_relu:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-intrinsic-dim")
+def _intrinsic_dim(ev: Evidence) -> Judgement:
+    table = ev.table("10_training_controls", "k_table").sort_values("K")
+    if len(table) < 2:
+        raise Missing("chapter 10 swept fewer than two K")
+    low, high = table.iloc[-2], table.iloc[-1]
+    trained, untrained = high.trained / low.trained - 1, high.untrained / low.untrained - 1
+    why = (
+        f"from K = {int(low.K)} to {int(high.K)} the variance grows {trained:+.1%} after training and "
+        f"{untrained:+.1%} at the initial weights"
+    )
+    if abs(trained - untrained) <= 0.05:
+        return Judgement("not supported", why + ": the flattening is there before any image is learned.")
+    if trained < 0.05 and untrained > 0.10:
+        return Judgement("supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+@rule("ksc-origin-divergence")
+def _origin_divergence(ev: Evidence) -> Judgement:
+    runs = ev.table("10_training_controls", "origin_divergence")
+    inputs = float((runs.last_image_distance / runs.first_image_distance).mean())
+    latent = float(runs.distance_ratio.mean())
+    why = (
+        f"re-run with {len(runs)} seeds: latent distance ratio (last / first frame) {latent:.2f}; the two input "
+        f"chains' own image distance ratio {inputs:.2f}"
+    )
+    if inputs < 2:
+        return Judgement(
+            "cannot tell",
+            why + ": the frames are as far apart at the first frame as at the last, so no encoder could show it.",
+        )
+    if inputs >= 5:
+        return Judgement("supported" if latent < 5 else "not supported", why + ".")
+    return Judgement("cannot tell", why + ".")
+
+
+def _at_target_l0(ev: Evidence, dataset: str = "logistic") -> pd.DataFrame:
+    """Chapter 09's per-seed values at the target L0 on one data set, at the draft's dictionary width."""
+    record = ev.record("09_sota_saes")
+    matched = ev.table("09_sota_saes", "matched")
+    width = record["parameters"].get("image_latents", 128)
+    return matched[(matched.dataset == dataset) & (matched.n_latents == width)]
+
+
+@rule("ksc-sae-fail")
+def _sae_fail(ev: Evidence) -> Judgement:
+    parts, failing = [], []
+    for dataset in ("logistic", "lorenz96"):
+        matched = _at_target_l0(ev, dataset)
+        for kind in ("jumprelu", "gated"):
+            runs = matched[(matched.model == kind) & matched.read.astype(bool)]
+            if runs.empty:
+                if dataset == "logistic":
+                    raise Missing(f"chapter 09 has no {kind} SAE at the target L0 on logistic images")
+                continue
+            dead, variance = float(runs.dead_fraction.mean()), float(runs.variance.mean())
+            parts.append(f"{kind} on {dataset}: dead fraction {dead:.3g}, variance {variance:.3g} ({len(runs)} seeds)")
+            if dataset == "logistic" and (dead >= 0.5 or variance <= 0.002):
+                failing.append(kind)
+    why = "At the same L0 as V4: " + "; ".join(parts)
+    if failing:
+        return Judgement("supported", why + f"; by the draft's own Section 7.3 bounds, {' and '.join(failing)} fail.")
+    return Judgement("not supported", why + ": neither loses half its units or drops to a variance of 0.002.")
+
+
+@rule("ksc-beats-sota")
+def _beats_sota(ev: Evidence) -> Judgement:
+    matched = _at_target_l0(ev)
+    tests = ev.table("09_sota_saes", "welch")
+    tests = tests[tests.dataset == "logistic"].set_index("comparison")
+    v4_dead = float(matched[matched.model == "v4"].dead_fraction.mean())
+    parts, losses, wins = [], [], []
+    for kind in ("jumprelu", "gated"):
+        if f"v4 vs {kind}" not in tests.index:
+            raise Missing(f"chapter 09 has no Welch test of V4 against {kind} on logistic images")
+        test = tests.loc[f"v4 vs {kind}"]
+        parts.append(f"V4 FVE {test.mean_b:+.3f} vs {kind} {test.mean_a:+.3f} (Welch p = {test.p:.2g})")
+        if test.difference < 0 and test.p < 0.05:
+            losses.append(kind)
+        sae_dead = float(matched[matched.model == kind].dead_fraction.mean())
+        if test.difference >= 0 and v4_dead <= sae_dead:
+            wins.append(kind)
+    why = "On logistic images at the same L0: " + "; ".join(parts)
+    if losses:
+        verb = "reconstructs" if len(losses) == 1 else "reconstruct"
+        return Judgement("not supported", why + f": {' and '.join(losses)} {verb} the images significantly better.")
+    if len(wins) == 2:
+        return Judgement("supported", why + ", and V4 has no more dead units.")
+    return Judgement("cannot tell", why + ".")

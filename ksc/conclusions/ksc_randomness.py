@@ -1,0 +1,55 @@
+"""The KSC draft's "full entropy" conclusion, judged from chapter 12's statistical batteries."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ksc.conclusions.judging import Evidence, Judgement, Missing, rule
+
+
+def _true(value) -> bool:
+    """A flag read back from a results file: True only for a true value (None and NaN are not measured)."""
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and bool(value)
+
+
+@rule("ksc-full-entropy")
+def _full_entropy(ev: Evidence) -> Judgement:
+    table = ev.table("12_randomness", "streams")
+    per_stream = table.drop_duplicates(["source", "extraction"]).set_index(["source", "extraction"])
+    nist = table[table.battery == "NIST SP 800-22"].set_index(["source", "extraction"])
+    if ("pcg64", "native") not in nist.index or not bool(nist.loc[("pcg64", "native"), "passes"]):
+        raise Missing("NIST's positive control (PCG64's own bits) did not pass NIST: the battery is not calibrated")
+    passes = lambda source, e: (source, e) in per_stream.index and _true(per_stream.loc[(source, e), "passes_all"])
+    extractions = [e for s, e in per_stream.index if s == "v4"]
+    if not extractions or "dense_relu" not in set(per_stream.index.get_level_values(0)):
+        raise Missing("chapter 12 tested no V4 or no dense ReLU latents")
+    measured = table[table.passes.notna()]
+
+    def word(source, e):
+        if passes(source, e):
+            return "pass"
+        rows = measured[(measured.source == source) & (measured.extraction == e)]
+        failed = [b for b, ok in zip(rows.battery, rows.passes) if not _true(ok)]
+        return f"fail ({', '.join(failed)})" if failed else "fail"
+
+    why = "; ".join(
+        f"{e}: V4 {word('v4', e)}, dense ReLU {word('dense_relu', e)}, V4 on noise {word('v4_noise', e)}"
+        for e in extractions
+    )
+    if ("logistic_4", "native") in per_stream.index:
+        why += f"; the logistic map's own bits (r = 4, x > 1/2) {word('logistic_4', 'native')}"
+    v4 = [e for e in extractions if passes("v4", e)]
+    if not v4:
+        return Judgement("not supported", why + ": no extraction of V4's latents passes every battery that ran.")
+    only_v4 = [e for e in v4 if not passes("dense_relu", e)]
+    limit = "; a battery can refute randomness, never show full entropy"
+    if only_v4:
+        return Judgement(
+            "cannot tell",
+            why
+            + f": {', '.join(only_v4)} bits pass for V4 and fail for dense ReLU (consistent with randomness){limit}.",
+        )
+    return Judgement(
+        "cannot tell",
+        why + f": what passes for V4 ({', '.join(v4)}) passes for dense ReLU's latents too (uninformative){limit}.",
+    )
