@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ksc.evidence import ledger
 from ksc.runtime.atomic import write_atomic
 
 PAPERS = {"ksc": "KSC draft", "vsae": "vSAE paper"}
@@ -61,12 +60,51 @@ def places(ledger_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_files(results_dir, ledger_table: pd.DataFrame, judged: pd.DataFrame, tally: pd.DataFrame) -> None:
-    """``findings.md`` (:func:`ksc.evidence.ledger.findings_markdown`), ``ledger.csv``, ``ledger.json`` and
+    """``findings.md`` (:func:`findings_markdown`), ``ledger.csv``, ``ledger.json`` and
     ``conclusions.csv`` in ``results_dir``, each written atomically."""
     for name, text in {
-        "findings.md": ledger.findings_markdown(judged, tally),
+        "findings.md": findings_markdown(judged, tally),
         "ledger.csv": ledger_table.to_csv(index=False),
         "ledger.json": ledger_table.to_json(orient="records", indent=1),
         "conclusions.csv": judged.to_csv(index=False),
     }.items():
         write_atomic(Path(results_dir) / name, text)
+
+
+def _count_sentence(counts: pd.Series) -> str:
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+
+
+def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame) -> str:
+    """The summary the intro page includes: conclusions with their verdicts, then the tallies by kind.
+
+    Written by the ledger chapter when the book is built, so the intro never states a typed number.
+    """
+    lines = [
+        "The verdicts below were computed when this website was built, from the chapters' results files; "
+        "the {doc}`ledger <../notebooks/90_ledger>` shows the evidence, the rules and the null references.",
+        "",
+    ]
+    names = {"ksc": "the KSC draft", "vsae": "the vSAE paper"}
+    for source, group in conclusions_table.groupby("source", sort=False):
+        lines.append(
+            f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result): "
+            + _count_sentence(group.verdict.value_counts())
+            + "."
+        )
+        lines.append("")
+    lines += ["| conclusion (our words) | paper, section | verdict |", "|---|---|---|"]
+    for row in conclusions_table.itertuples():
+        lines.append(
+            f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
+            f"**{row.verdict}** |"
+        )
+    lines.append("")
+    for paper in tally_table.columns:
+        column = tally_table[paper].drop("all distinct measurements")
+        lines.append(
+            f"**Numbers of the {paper}**: {int(tally_table.loc['all distinct measurements', paper])} distinct "
+            "measurements (places that repeat one number count once): " + _count_sentence(column) + "."
+        )
+        lines.append("")
+    return "\n".join(lines)
