@@ -1,16 +1,31 @@
 """Chapter 10's tools: per-member learning rates, the dead-unit remedies, probes, the untrained and constant-image
-diagnostics and the Section 1.2 model."""
+diagnostics, the Section 1.2 model, and the chapter's analysis steps and page text."""
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ksc.chapters.training_controls import diagnostics, origin, revival
+from ksc.chapters.training_controls import (
+    claimed_values,
+    code_probes,
+    constant_image,
+    diagnostics,
+    k_sweep,
+    learning_curves,
+    origin,
+    origin_tests,
+    remedy_comparison,
+    revival,
+    trained_vs_untrained,
+)
 from ksc.data import chaos
 from ksc.measures import probes
 from ksc.measures.metrics import dead_units
 from ksc.models.architectures import build_model
 from ksc.models.training import train_many
+from ksc.pages import training_controls_text
 from ksc.runtime.backend import keras
 
 SMALL = dict(latent_dim=16, k=4, epochs=2, batch_size=32)
@@ -161,3 +176,189 @@ def test_the_origin_model_and_its_tests_follow_the_repository():
     mse = float(np.mean((recon - fixed) ** 2))
     # the variance reward is the only other loss term: -0.01 * mean unit variance (0 on identical images)
     assert loss == pytest.approx(mse - 0.01 * np.var(z, axis=0).mean(), abs=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The chapter's analysis steps (ksc.chapters.training_controls.*) and its page text
+
+
+def test_untrained_and_trained_runs_pair_each_network_with_its_start(data):
+    grid = [("logistic", 0), ("noise", 1)]
+    splits = {"logistic": data, "noise": chaos.make_splits("noise", 128, 32, 64, seed=0)}
+    lines = []
+    runs, fits, initial = trained_vs_untrained.train_untrained_and_trained(
+        ["v4"], splits, grid, log=lines.append, epochs=1, batch_size=32, learning_rate=1e-3, latent_dim=16, k=4
+    )
+    assert len(runs) == 4 and list(runs.training) == ["untrained", "trained"] * 2
+    assert set(fits) == set(initial) == {("v4", "logistic", 0), ("v4", "noise", 1)}
+    assert len(lines) == 1 and lines[0].startswith("v4        : 2 models trained")
+    # the untrained row is the network the fit started from, measured on the same test images
+    alone, _ = diagnostics.untrained("v4", splits["noise"], 1, latent_dim=16, k=4)
+    untrained_noise = runs[(runs.dataset == "noise") & (runs.training == "untrained")].iloc[0]
+    assert untrained_noise.variance == alone["variance"]
+    table = trained_vs_untrained.before_after_table(runs)
+    assert list(table.columns[:2]) == [("variance", "untrained"), ("variance", "trained")]
+    trained_fve = trained_vs_untrained.mean_of(runs, "v4", "logistic", "trained", "fve")
+    assert trained_fve == table.loc[("v4", "logistic"), ("fve", "trained")] == fits["v4", "logistic", 0].metrics["fve"]
+
+
+def test_best_learning_rates_keep_each_architectures_lowest_validation_loss():
+    ends = pd.DataFrame(
+        {"architecture": ["a", "a", "b", "b"], "learning_rate": [1e-3, 3e-3, 1e-3, 3e-3], "best_val_loss": [2, 1, 3, 4]}
+    )
+    best = learning_curves.best_learning_rates(ends)
+    assert dict(zip(best.architecture, best.learning_rate)) == {"a": 3e-3, "b": 1e-3}
+
+
+def test_constant_image_table_summarises_each_run():
+    rows = pd.DataFrame(
+        {
+            "epoch": [0, 1, 2],
+            "mse": [1.0, 0.5, 0.25],
+            "feature_change": [np.nan, 0.4, 0.2],
+            "topk_change": [np.nan, 0, 1],
+        }
+    )
+    table = constant_image.constant_image_table({constant_image.V4: rows})
+    row = table.loc[constant_image.V4]
+    assert (row["MSE at start"], row["MSE at end"]) == (1.0, 0.25)
+    assert row["feature change per epoch (mean)"] == pytest.approx(0.3) and row["feature change, last epoch"] == 0.2
+    assert row["Top-K flips per epoch (mean)"] == 0.5
+
+
+def _probe_data(seed=0):
+    """Two data sets whose 'images' are random: targets x0, x1, x2 and two principal components of each."""
+    rng = np.random.default_rng(seed)
+    splits = {
+        name: chaos.Splits(*(rng.uniform(size=(n, 4, 4)).astype(np.float32) for n in (300, 20, 150)))
+        for name in ("logistic", "noise")
+    }
+    starts = rng.uniform(size=470)
+    return splits, code_probes.probe_targets(splits, starts, n_iterates=2, n_components=2), starts
+
+
+def test_probe_targets_fold_the_start_on_logistic_images_only():
+    splits, targets, starts = _probe_data()
+    train, test = targets["logistic"]
+    assert list(train.columns) == ["x0", "x1", "x2", "pc1", "pc2"] and len(test) == 150
+    np.testing.assert_allclose(test.x0, np.minimum(starts[320:], 1 - starts[320:]))
+    np.testing.assert_allclose(train.x1, splits["logistic"].train[:, 0, 0])
+    assert "x0" not in targets["noise"][0]
+
+
+def test_a_code_that_carries_the_targets_scores_one_and_noise_scores_zero():
+    splits, targets, _ = _probe_data()
+    rng = np.random.default_rng(5)
+    mixing = rng.normal(size=(5, 8))
+    perfect = [t.to_numpy() @ mixing for t in targets["logistic"]]  # the five targets, mixed linearly into 8 columns
+    codes = [
+        code_probes.Code("perfect", "logistic", 0, *perfect),
+        code_probes.Code("noise", "logistic", 0, rng.normal(size=(300, 8)), rng.normal(size=(150, 8))),
+        code_probes.Code("perfect, seed 1", "logistic", 1, *perfect),
+    ]
+    runs = code_probes.probe_codes(codes, targets, mlp_seed=0)
+    # the MLP reads only the codes labelled with its seed
+    assert list(zip(runs.code, runs.probe)) == [
+        ("perfect", "ridge"),
+        ("perfect", "mlp"),
+        ("noise", "ridge"),
+        ("noise", "mlp"),
+        ("perfect, seed 1", "ridge"),
+    ]
+    names = code_probes.target_names(runs)
+    assert names == ["x0", "x1", "x2", "pcs"]
+    ridge = runs[runs.probe == "ridge"].set_index("code")
+    assert (ridge.loc["perfect", names] > 0.999).all()
+    assert (ridge.loc["noise", names].abs() < 0.1).all()
+    assert ridge.loc["perfect", "effective_rank"] <= 5.0 + 1e-9  # eight columns spanned by five targets
+
+
+def test_scores_of_one_data_set_and_probe_keep_the_order_without_a_performance_warning():
+    runs = pd.DataFrame(
+        {
+            "dataset": ["logistic", "logistic", "noise", "logistic", "logistic"],
+            "probe": ["ridge", "mlp", "ridge", "ridge", "ridge"],
+            "code": ["pixels", "pixels", "pixels", "v4 trained", "v4 trained"],
+            "seed": [0, 0, 0, 0, 1],
+            "x1": [1.0, 0.9, 0.5, 0.2, 0.4],
+            "pcs": [1.0, 0.8, 0.6, 0.1, 0.3],
+            "effective_rank": [5.0, 5.0, 4.0, 3.0, 2.0],
+        }
+    )
+    summary = code_probes.probe_summary(runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a PerformanceWarning would fail the test
+        ridge = code_probes.scores_of(summary, "logistic", "ridge")
+    assert list(ridge.index) == ["pixels", "v4 trained"]
+    assert ridge.loc["v4 trained", "x1"] == pytest.approx(0.3) and ridge.loc["pixels", "pcs"] == 1.0
+
+
+def test_remedy_table_gives_mean_and_sd_per_variant_and_data_set_in_order():
+    remedies = pd.DataFrame(
+        {
+            "variant": ["v3", "v3", "v4", "v4"],
+            "dataset": ["logistic"] * 4,
+            "dead_fraction": [0.5, 0.7, 0.0, 0.0],
+            "variance": [1, 2, 3, 4],
+            "scale_free_variance": [0, 0, 1, 1],
+            "fve": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    table = remedy_comparison.remedy_table(remedies)
+    assert list(table.index) == [("v3", "logistic"), ("v4", "logistic")]
+    assert table.loc[("v3", "logistic"), ("dead_fraction", "mean")] == pytest.approx(0.6)
+    assert table.loc[("v3", "logistic"), ("dead_fraction", "std")] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert remedy_comparison.auxk_label(0.03125) == "v3 + AuxK (α=0.03125)"
+
+
+def test_the_chaos_activation_bound_is_its_largest_value():
+    from ksc.models.layers import chaos_activation
+
+    m = k_sweep.largest_activation_value()
+    assert np.all(np.abs(chaos_activation(np.linspace(-4, 4, 1001))) <= m + 1e-12)
+    assert 1.0 < m < 1.5 + 1e-9  # |sin| + 0.5 |tanh| is at most 1.5
+
+
+def test_unrelated_image_distance_pairs_the_two_halves():
+    images = np.array([[0.0, 0.0], [1.0, 1.0], [3.0, 4.0], [1.0, 1.0], [9.0, 9.0]])
+    assert origin_tests.unrelated_image_distance(images) == pytest.approx((5.0 + 0.0) / 2)
+
+
+def test_the_claims_read_v4s_fourth_epoch_and_the_origin_tests_distances():
+    divergence = pd.DataFrame({"first_latent_distance": [1.0, 3.0], "distance_ratio": [2.0, 2.0]})
+    histories = [pd.DataFrame({"val_loss": [5, 4, 3, v]}) for v in (0.1, 0.3)] + [pd.DataFrame({"val_loss": [1.0]})]
+    measured = claimed_values.measured_for_claims(divergence, histories, 0.5).set_index("quantity")
+    assert measured.loc["first_latent_distance", "mean"] == 2.0
+    assert measured.loc["val_loss", "mean"] == pytest.approx(0.2) and measured.loc["val_loss", "n"] == 2
+    assert measured.loc["mean_predictor_mse", "mean"] == 0.5
+    none = claimed_values.measured_for_claims(divergence, [], 0.5).set_index("quantity")
+    assert np.isnan(none.loc["val_loss", "mean"]) and none.loc["val_loss", "n"] == 0
+
+
+def test_the_k_table_paragraph_states_the_verdict_the_gains_give():
+    table = pd.DataFrame(
+        {"K": [8, 16], "draft": [np.nan, 0.5], "trained": [0.4, 0.44], "untrained": [0.2, 0.22]}
+    ).assign(**{"untrained / trained": lambda t: t.untrained / t.trained})
+    same = training_controls_text.describe_k_table(table, [8, 16])
+    assert "already there in the untrained network" in same and "-12% at K = 16" in same
+    table.loc[1, "untrained"] = 0.4
+    assert "not the same before training" in training_controls_text.describe_k_table(table, [8, 16])
+
+
+def test_the_mlp_probe_ends_by_early_stopping_and_its_epoch_cap_only_cuts_off_unconverged_fits(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    images = chaos.logistic_images(300, seed=4)
+    targets = probes.orbit_targets(images, 2, images, chaos.logistic_starts(300, seed=4), n_components=4)
+    code = images.reshape(300, -1)[:, :64]  # the first 64 pixels: they hold x1 and x2
+    train, test = slice(0, 200), slice(200, 300)
+
+    def read():
+        return probes.probe_scores(code[train], targets[train], code[test], targets[test], "mlp")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the probe converges: its held-out score settles
+        assert set(read()) == {"x0", "x1", "x2", "pcs"}
+    monkeypatch.setattr(probes, "MLP_MAX_EPOCHS", 3)  # a cap below where early stopping ends the fit: reported
+    with pytest.warns(ConvergenceWarning):
+        read()
