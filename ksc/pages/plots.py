@@ -447,6 +447,10 @@ def chapter_times_figure(times: pd.DataFrame):
     return fig
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Chapters 09 (the SAEs at one L0) and 12 (NIST's p-values)
+
+
 def l0_curves(runs: pd.DataFrame, target: float, by: str = "dataset"):
     """L0 against the penalty coefficient (log axis), one panel per data set, mean ± sd over seeds per model,
     with the target L0 as a dashed line."""
