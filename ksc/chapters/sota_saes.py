@@ -2,8 +2,9 @@
 
 A penalty-based SAE (ReLU-L1, JumpReLU, Gated) sets its sparsity through its coefficient, so two kinds
 are only comparable at the same number of active latents per sample (L0). :func:`train_grid` trains
-every (data set, coefficient, seed) of a kind as one computation; :func:`at_l0` reads every metric at a
-target L0 by linear interpolation in log L0 between the two coefficients whose L0 bracket the target
+every (data set, coefficient, seed) of a kind as one computation (TopK's AuxK with this chapter's k_aux rule,
+:data:`K_AUX`), :func:`train_all` every model of the chapter; :func:`at_l0` reads every metric at a
+target L0 by linear interpolation in L0 between the two coefficients whose L0 bracket the target
 (per kind, data set and seed), and leaves the row empty, flagged, when the grid does not bracket it.
 """
 
@@ -12,12 +13,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.data import chaos
 from ksc.data.chaos import Splits
+from ksc.evidence import claims
 from ksc.evidence.claims import accepts, load_registry
 from ksc.measures.metrics import sae_metrics
 from ksc.measures.stats import compare_two
 from ksc.models.training import train_many
-from ksc.saes.kinds import train_variants
+from ksc.saes.auxk import TWICE_K
+from ksc.saes.base import input_scale
+from ksc.saes.kinds import PAPER_THETA0, train_sae_kinds
 
 READ_AT_L0 = (
     "sparsity",
@@ -31,16 +36,77 @@ READ_AT_L0 = (
 )
 
 
+# the quantities summarised over seeds at the target L0
+SUMMARY_QUANTITIES = ["dead_fraction", "variance", "scale_free_variance", "fve", "val_loss", "mean_predictor_mse"]
+# the Section 7.3 predictions this chapter judges
+PREDICTION_IDS = [
+    f"s7.3-{kind}-{q}" for kind in ("jumprelu", "gated") for q in ("sparsity", "dead", "variance", "valloss")
+]
+# the columns of the longer-training table the page shows
+LONGER_COLUMNS = ["model", "coefficient", "epochs", "l0", "dead_fraction", "variance", "fve", "wall_seconds"]
+
+
+def make_data(datasets, n_train: int, n_val: int, n_test: int, r: float, seed: int) -> dict:
+    """Name -> the image splits of every data set (``r``: the logistic map's parameter; ``seed``: the data seed)."""
+    return {name: chaos.make_splits(name, n_train, n_val, n_test, r=r, seed=seed) for name in datasets}
+
+
 def flat(splits: Splits) -> tuple[np.ndarray, np.ndarray]:
     """(training images, test images) as rows of pixels."""
     return splits.train.reshape(len(splits.train), -1), splits.test.reshape(len(splits.test), -1)
 
 
+K_AUX = TWICE_K  # AuxK's number of dead latents in this chapter, min(2k, L) (ksc.saes.auxk)
+
+
 def train_grid(kind: str, datasets: dict, coefficients, seeds, n_latents: int, **settings) -> pd.DataFrame:
-    """One row of metrics per (data set, coefficient, seed) of one SAE kind, trained as one computation."""
+    """One row of metrics per (data set, coefficient, seed) of one SAE kind, trained as one computation, TopK's AuxK
+    with this chapter's k_aux rule (:data:`K_AUX`)."""
     members = [(name, c, int(s)) for name in datasets for c in coefficients for s in seeds]
-    fits = train_variants(kind, {name: flat(s) for name, s in datasets.items()}, members, n_latents, **settings)
+    data = {name: flat(s) for name, s in datasets.items()}
+    fits = train_sae_kinds(kind, data, members, n_latents, k_aux=K_AUX, **settings)
     return pd.DataFrame([fit.metrics for fit in fits])
+
+
+def train_all(
+    data: dict,
+    grids: dict,
+    kinds,
+    seeds,
+    n_latents: int,
+    wide_latents: int,
+    wide_factor: float,
+    target_l0: int,
+    settings: dict,
+) -> pd.DataFrame:
+    """Every model of the comparison, one row of metrics each, in this order: each SAE kind over its coefficient
+    grid (``grids``) on every data set and seed; JumpReLU at the paper's initial threshold (logistic images, first
+    seed; model ``jumprelu (paper's θ₀)``); every kind with ``wide_latents`` latents (logistic images, first seed,
+    every penalty grid times ``wide_factor``, TopK with k = ``target_l0``); V4 on every data set and seed.
+    ``settings`` go to :func:`train_grid` (V4 takes its epochs, batch size and learning rate)."""
+    frames = [train_grid(kind, data, grids[kind], seeds, n_latents, **settings) for kind in kinds]
+    logistic = {"logistic": data["logistic"]}
+    paper_settings = {**settings, "theta0": PAPER_THETA0}
+    paper = train_grid("jumprelu", logistic, grids["jumprelu"], seeds[:1], n_latents, **paper_settings)
+    frames.append(paper.assign(model="jumprelu (paper's θ₀)"))
+    for kind in kinds:
+        wide_grid = [target_l0] if kind == "topk_auxk" else [c * wide_factor for c in grids[kind]]
+        frames.append(train_grid(kind, logistic, wide_grid, seeds[:1], wide_latents, **settings))
+    v4 = {key: settings[key] for key in ("epochs", "batch_size", "learning_rate")}
+    frames.append(v4_grid(data, seeds, n_latents, target_l0, **v4))
+    return pd.concat(frames, ignore_index=True)
+
+
+def auxk_shapes(data: dict, kinds, ks, n_latents: int, wide_latents: int, target_l0: int) -> dict:
+    """What AuxK's k_aux is computed from in this chapter: arm -> (input width, latents, ks) of TopK + AuxK (none
+    where it is not trained)."""
+    if "topk_auxk" not in kinds:
+        return {}
+    dim = flat(next(iter(data.values())))[0].shape[1]
+    return {
+        f"TopK + AuxK, {n_latents} latents": (dim, n_latents, list(ks)),
+        f"TopK + AuxK, {wide_latents} latents": (dim, wide_latents, [target_l0]),
+    }
 
 
 def v4_grid(datasets: dict, seeds, latent_dim: int, k: int, **train_kwargs) -> pd.DataFrame:
@@ -107,6 +173,60 @@ def at_l0(runs: pd.DataFrame, target: float, quantities=READ_AT_L0) -> pd.DataFr
             coefficient = (1 - w) * c_lo + w * c_hi
         rows.append({**row, "read": True, **values, "coefficient": coefficient})
     return pd.DataFrame(rows)
+
+
+def matched_at_l0(runs: pd.DataFrame, target: float, n_latents: int) -> pd.DataFrame:
+    """:func:`at_l0` with ``val_loss`` (the test MSE, the draft table's quantity) and a ``label`` per model and data
+    set (the width added where it is not ``n_latents``)."""
+    matched = at_l0(runs, target).assign(val_loss=lambda t: t.test_mse)
+    width = matched.n_latents.map(lambda n: "" if n == n_latents else f", {n} latents")
+    matched["label"] = matched.model + " (" + matched.dataset + width + ")"
+    return matched
+
+
+def summary_at_l0(matched: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sd over seeds of every :data:`SUMMARY_QUANTITIES` at the target L0, per label (rows read only)."""
+    return claims.summarise(matched[matched.read], SUMMARY_QUANTITIES, by="label")
+
+
+def unread(matched: pd.DataFrame) -> pd.DataFrame:
+    """The rows not read at the target L0, with the L0 range their grid reached."""
+    return matched.loc[~matched.read, ["model", "dataset", "n_latents", "seed", "l0_range", "monotone"]]
+
+
+def at_width(matched: pd.DataFrame, n_latents: int) -> pd.DataFrame:
+    """The rows read at the target L0 of the dictionaries with ``n_latents`` latents."""
+    reached = matched[matched.read]
+    return reached[reached.n_latents == n_latents]
+
+
+def input_scales(data: dict, input_rms: float) -> dict:
+    """Name -> the factor that scaled each data set's training images to ``input_rms`` per pixel."""
+    return {name: input_scale(flat(split)[0], input_rms) for name, split in data.items()}
+
+
+def longer_runs(
+    runs: pd.DataFrame,
+    matched: pd.DataFrame,
+    data: dict,
+    grids: dict,
+    seed: int,
+    n_latents: int,
+    settings: dict,
+    long_epochs: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """JumpReLU and the Gated SAE trained ``long_epochs`` epochs on the logistic images (seed ``seed``), each at the
+    coefficient of its grid nearest to the one that gave the target L0 (``matched``: the rows read at it); returns
+    (those runs, a table of them beside the same runs after ``settings["epochs"]`` epochs)."""
+    logistic = {"logistic": data["logistic"]}
+    nearest = nearest_coefficients(matched[matched.dataset == "logistic"], grids, ["jumprelu", "gated"])
+    long_settings = {**settings, "epochs": long_epochs}
+    parts = [train_grid(kind, logistic, [c], [seed], n_latents, **long_settings) for kind, c in nearest.items()]
+    longer = pd.concat(parts, ignore_index=True) if parts else runs.iloc[:0]
+    short = runs[(runs.dataset == "logistic") & (runs.n_latents == n_latents) & (runs.seed == seed)]
+    short = pd.concat([short[(short.model == k) & (short.coefficient == c)] for k, c in nearest.items()])
+    table = pd.concat([short.assign(epochs=settings["epochs"]), longer.assign(epochs=long_epochs)], ignore_index=True)
+    return longer, table
 
 
 # the registry rows of the draft's Section 7.3 table: its JumpReLU and Gated predictions, and V4's own numbers

@@ -2,25 +2,25 @@
 
 The design (:func:`design`) crosses the vSAE's two ingredients, sampling noise and the KL term, with the
 AuxK loss and a grid of beta, at every k and seed; a few members repeat the core comparison at other input
-scales. Every member of a data set trains in one computation (:func:`ksc.saes.topk_vsae.train_members`).
+scales. Every member of a data set trains in one computation (:func:`ksc.chapters.vsae_training.train_arms`); the
+diagnostics beside the claims (frontier, scale check, convergence, the authors' form) are in
+:mod:`ksc.chapters.vsae_diagnostics`.
 
 Which beta the paper's vSAE corresponds to is not known, so one is chosen per data set, k and AuxK setting
 by a rule fixed before any result (:func:`selected_betas`): the largest beta of the grid whose vSAE keeps its
 *validation* FVE within ``FVE_MARGIN`` of the TopK SAE's (the paper's "slightly lower"). Everything the
 registry judges is then measured on the *test* samples at that beta (:func:`headline`), per k
-(:func:`per_k_claims`).
+(:func:`per_k_claims`). :func:`verdict_facts` collects the numbers the verdict states (the page writes it:
+:mod:`ksc.pages.vsae_text`).
 """
 
 from __future__ import annotations
-
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
 from ksc.evidence import claims
-from ksc.measures.metrics import firing_frequency
 
 FVE_MARGIN = 0.05  # the registry's "slightly lower": an FVE gap between 0 and 0.05
 CELLS = {  # name: (noise, KL term)
@@ -273,128 +273,6 @@ def one_sample_p(values: np.ndarray) -> float:
     return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
 
 
-def frontier(table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
-    """Living fraction and FVE (means over seeds) of every cell and beta, per data set, k and AuxK setting,
-    at the main input scale: the trade-off curve of the figure."""
-    keep = table[table.rms == input_rms]
-    return (
-        keep.groupby(["dataset", "k", "auxk", "model", "beta"], sort=False)[["living", "fve", "dead_fraction", "l0"]]
-        .mean()
-        .reset_index()
-    )
-
-
-def scale_table(table: pd.DataFrame, scale_k: int) -> pd.DataFrame:
-    """The TopK SAE and the vSAE at every input scale (k = ``scale_k``, AuxK on): living fraction and FVE
-    over seeds, and the vSAE's living ratio and FVE gap against the TopK SAE of the same scale."""
-    keep = table[(table.k == scale_k) & table.auxk & table.model.isin(["topk_sae", "vsae"])]
-    scales = keep.groupby("dataset").rms.nunique()
-    keep = keep[keep.dataset.isin(scales[scales > 1].index)]  # data sets with a scale check
-    means = keep.groupby(["dataset", "rms", "model", "beta"])[["living", "fve", "l0"]].mean().reset_index()
-    topk = means[means.model == "topk_sae"].set_index(["dataset", "rms"])
-    vsae = means[means.model == "vsae"].copy()
-    index = pd.MultiIndex.from_frame(vsae[["dataset", "rms"]])
-    vsae["living_ratio"] = vsae.living.to_numpy() / topk.living.reindex(index).to_numpy()
-    vsae["fve_gap"] = topk.fve.reindex(index).to_numpy() - vsae.fve.to_numpy()
-    return vsae.reset_index(drop=True)
-
-
-def firing_densities(fits_by_dataset: dict, k: int, chosen: pd.DataFrame) -> dict:
-    """Data set -> model -> firing frequency of every latent at ``k`` (headline AuxK setting, each vSAE at its
-    chosen beta), pooled over seeds."""
-    out = {}
-    for dataset, fits in fits_by_dataset.items():
-        mine = chosen[(chosen.dataset == dataset) & (chosen.k == k) & (chosen.auxk == HEADLINE_AUXK)]
-        betas = {"topk_sae": 0.0, **dict(zip(mine.variant, mine.beta))}
-        groups = {}
-        for f in fits:
-            m = f.metrics
-            if m["k"] == k and m["auxk"] == HEADLINE_AUXK and "rms" not in m and betas.get(m["model"]) == m["beta"]:
-                groups.setdefault(m["model"], []).append(firing_frequency(f.codes))
-        out[dataset] = {model: np.concatenate(v) for model, v in groups.items()}
-    return out
-
-
-def convergence(fits: list, dataset: str) -> pd.DataFrame:
-    """Validation FVE and silent fraction after every epoch, one row per member and epoch."""
-    rows = []
-    for fit in fits:
-        m = fit.metrics
-        for h in fit.history:
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "model": m["model"],
-                    "k": m["k"],
-                    "beta": m["beta"],
-                    "auxk": m["auxk"],
-                    "rms": m.get("rms"),
-                    "seed": m["seed"],
-                    "epoch": h["epoch"],
-                    "val_fve": h.get("probe_fve"),
-                    "val_silent": h.get("probe_dead"),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def at_chosen(curves: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
-    """The curves of the runs the registry judges: the TopK SAE and each vSAE at its chosen beta (AuxK on, main
-    input scale)."""
-    main = curves[curves.auxk & curves.rms.isna()]
-    picked = chosen[chosen.auxk == HEADLINE_AUXK].rename(columns={"variant": "model"})[
-        ["dataset", "k", "model", "beta"]
-    ]
-    return pd.concat([main[main.model == "topk_sae"], main.merge(picked, on=["dataset", "k", "model", "beta"])])
-
-
-def convergence_summary(curves: pd.DataFrame, tail: float = 0.25) -> pd.DataFrame:
-    """Per data set and cell: the largest change of any member's validation FVE and silent fraction over the
-    last ``tail`` of its epochs (a run still improving shows a large change)."""
-    rows = []
-    for (dataset, model), group in curves.groupby(["dataset", "model"], sort=False):
-        last = group.epoch.max()
-        since = max(1, int(round(last * (1 - tail))))
-        ends = group[group.epoch.isin([since, last])].pivot_table(
-            index=["k", "beta", "auxk", "seed"], columns="epoch", values=["val_fve", "val_silent"]
-        )
-        rows.append(
-            {
-                "dataset": dataset,
-                "model": model,
-                "compared": f"epoch {since} vs {last}",
-                "largest FVE change": float((ends["val_fve"][last] - ends["val_fve"][since]).abs().max()),
-                "largest silent-fraction change": float(
-                    (ends["val_silent"][last] - ends["val_silent"][since]).abs().max()
-                ),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def code_differences() -> pd.DataFrame:
-    """Every difference between this book's vSAE and the vSAE authors' public code, with where in their file."""
-    with resources.files("ksc.chapters").joinpath("vsae_code_differences.csv").open() as handle:
-        return pd.read_csv(handle)
-
-
-def authors_comparison(authors: pd.DataFrame, table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
-    """The authors' form next to ours (KL only, AuxK on, main scale) at the same k and beta: living fraction,
-    FVE and L0 over seeds, and each form's living ratio against its own beta = 0 run."""
-    ours = table[(table.dataset == "superposition") & (table.rms == input_rms) & table.auxk]
-    ours = ours[ours.model.isin(["topk_sae", "vsae_mean"])]
-    ours = ours[ours.k.isin(authors.k.unique())]
-    both = pd.concat([authors.assign(form="authors' code"), ours.assign(form="ours")], ignore_index=True)
-    means = both.groupby(["form", "k", "beta"])[["living", "fve", "l0"]].mean().reset_index()
-    base = means[means.beta == 0].set_index(["form", "k"]).living
-    means["living_ratio"] = (
-        means.living.to_numpy() / base.reindex(pd.MultiIndex.from_frame(means[["form", "k"]])).to_numpy()
-    )
-    wide = means.pivot_table(index=["k", "beta"], columns="form", values=["living", "living_ratio", "fve", "l0"])
-    wide.columns = [f"{quantity} ({form})" for quantity, form in wide.columns]
-    return wide.reset_index()
-
-
 def probing_scores(fits: list, runs: pd.DataFrame, acts, probes: list, n_ablate: int) -> pd.DataFrame:
     """``runs`` (rows of the network arm) with sparse probing and TPP (:mod:`ksc.data.network_activations`) added;
     each row's fit is ``fits[row.member]``; latents are chosen on the validation activations' codes."""
@@ -411,41 +289,45 @@ def probing_scores(fits: list, runs: pd.DataFrame, acts, probes: list, n_ablate:
     return pd.concat([runs.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 
 
-def chosen_fits(fits: list, chosen: pd.DataFrame, dataset: str, k: int, seed: int) -> dict:
-    """Model -> fit of one seed at ``k``: the TopK SAE and each vSAE at its chosen beta (headline AuxK setting,
-    main input scale)."""
-    mine = chosen[(chosen.dataset == dataset) & (chosen.k == k) & (chosen.auxk == HEADLINE_AUXK)]
-    betas = {"topk_sae": 0.0, **dict(zip(mine.variant, mine.beta))}
-    return {
-        f.metrics["model"]: f
-        for f in fits
-        if f.metrics["k"] == k
-        and f.metrics["seed"] == seed
-        and f.metrics["auxk"] == HEADLINE_AUXK
-        and "rms" not in f.metrics
-        and betas.get(f.metrics["model"]) == f.metrics["beta"]
-    }
+def scored_headline(
+    table: pd.DataFrame, chosen: pd.DataFrame, input_rms: float, network_fits: list, network, n_ablate: int
+) -> pd.DataFrame:
+    """:func:`headline`'s runs, those on the network's activations with sparse probing and TPP added
+    (:func:`probing_scores`, probes fitted on the network's training activations)."""
+    from ksc.data.network_activations import activation_probes
+
+    runs = headline(table, chosen, input_rms)
+    probes = activation_probes(network.train, network.y_train)
+    on_network = runs.dataset == "network"
+    scored = probing_scores(network_fits, runs[on_network], network, probes, n_ablate)
+    return pd.concat([runs[~on_network], scored], ignore_index=True)
 
 
-def verdict_paragraph(
-    claim_table: pd.DataFrame,
-    described: pd.DataFrame,
-    chosen: pd.DataFrame,
-    effects: pd.DataFrame,
-    runs: pd.DataFrame,
-    authors_vs_ours: pd.DataFrame | None = None,
-    convergence: pd.DataFrame | None = None,
-) -> str:
-    """The chapter's verdict, every number in it computed from the tables above."""
-    lines = [f"**Verdict.** {claims.count_sentence(claim_table, 'registry rows this chapter answers')}."]
-    head = chosen[chosen.auxk == HEADLINE_AUXK]
-    for variant, name in (("vsae_mean", "KL-only vSAE (as run)"), ("vsae", "vSAE with sampling (as described)")):
-        rows = head[head.variant == variant]
-        lines.append(
-            f"The {name} stays within 0.05 of the TopK SAE's validation FVE at some β for "
-            f"{int(rows.meets_margin.sum())} of {len(rows)} (data set, k) pairs."
-        )
-    ratios = pd.concat(
+def judge_as_run(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(claims table, verdicts by k) of the vSAE as its authors ran it (KL only) against the TopK SAE
+    (:func:`per_k_claims`), with the KSC draft's TopK-SAE expectation and the paper's count arithmetic
+    (:func:`ksc_rows`) closing the claims table."""
+    as_run = as_judged(runs, "vsae_mean")
+    table, by_k = per_k_claims(as_run)
+    table = pd.concat([table, claims.compare(ksc_rows(as_run), prefixes=["s7.3-topk-sae-"])], ignore_index=True)
+    arithmetic = claims.compare(ksc_rows(as_run), ids=["vsae-s4.2-one-sixth"])
+    return pd.concat([table[table.id != "vsae-s4.2-one-sixth"], arithmetic], ignore_index=True), by_k
+
+
+def judge_without_auxk(table: pd.DataFrame, chosen: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+    """The claims table of the vSAE as run against the TopK SAE, both trained without AuxK."""
+    return per_k_claims(as_judged(headline(table, chosen, input_rms, auxk=False), "vsae_mean"))[0]
+
+
+def measured_rows(claim_table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a claims table measured here: id, measured mean, verdict and every k's own."""
+    return claim_table[claim_table.measured.notna()][["id", "measured", "verdict", "by_k"]]
+
+
+def living_ratios(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each vSAE's living-latent ratio against the TopK SAE per data set (mean over k and seeds, paired by seed and
+    k), long form with ``variant`` and ``dataset``."""
+    return pd.concat(
         [
             claims.paired(
                 as_judged(runs[runs.dataset == d], v), "vsae", "topk_sae", "living", f"{v} {d}", "r", PAIRED_ON
@@ -455,63 +337,61 @@ def verdict_paragraph(
         ],
         ignore_index=True,
     )
-    for variant, name in (("vsae_mean", "KL only"), ("vsae", "with sampling")):
-        part = ratios[ratios.variant == variant]
-        lines.append(
-            f"Living-latent ratio against the TopK SAE ({name}, mean over k and seeds): "
-            + ", ".join(f"{r.dataset} {r.mean:.2f}" for r in part.itertuples())
-            + " (the paper: 0.18)."
-        )
+
+
+def verdict_facts(
+    chosen: pd.DataFrame,
+    effects: pd.DataFrame,
+    runs: pd.DataFrame,
+    authors_vs_ours: pd.DataFrame | None = None,
+    convergence: pd.DataFrame | None = None,
+) -> dict:
+    """The numbers the chapter's verdict states (:func:`ksc.pages.vsae_text.verdict_paragraph` writes it):
+
+    - ``margin``: vSAE variant -> (data set and k pairs whose chosen beta meets the FVE margin, pairs), AuxK on;
+    - ``living``: :func:`living_ratios`;
+    - ``effects``: 2 x 2 effect at each k's chosen beta -> (values of k where it is significant at p < 0.05 in the
+      named direction, values of k, its mean), or None without a 2 x 2;
+    - ``tpp``: mean TPP per model on the network (None where not measured);
+    - ``authors_off``: k, living fraction of the authors' form and ours at beta = 0 (None without the comparison);
+    - ``moving``: data set and largest silent-fraction change of the KL-only vSAE where it exceeds 0.02 (None without
+      convergence rows);
+    - ``count_ratio``: :func:`paper_count_ratio`.
+    """
+    head = chosen[chosen.auxk == HEADLINE_AUXK]
+    margin = {}
+    for variant in ("vsae_mean", "vsae"):
+        rows = head[head.variant == variant]
+        margin[variant] = (int(rows.meets_margin.sum()), len(rows))
+    facts = {"margin": margin, "living": living_ratios(runs), "effects": None, "tpp": None}
     if not effects.empty:
         top = at_chosen_beta(effects, chosen)
 
         def significant(name, sign=1):
             hits = top[(sign * top[name] > 0) & (top[f"{name} p"] < 0.05)]
-            return f"{len(hits)} of {len(top)} values of k (mean {top[name].mean():+.3f})"
+            return len(hits), len(top), float(top[name].mean())
 
-        lines.append(
-            "In the 2 × 2 at each k's chosen β (dead fraction, p < 0.05 over seeds): the KL term without "
-            f"sampling raises it at {significant('KL without sampling')}, with sampling at "
-            f"{significant('KL with sampling')}; sampling without the KL term raises it at "
-            f"{significant('sampling without KL')} and lowers it at {significant('sampling without KL', -1)}; "
-            f"the interaction is negative at {significant('interaction', -1)}."
-        )
+        facts["effects"] = {
+            "KL without sampling raises": significant("KL without sampling"),
+            "KL with sampling raises": significant("KL with sampling"),
+            "sampling without KL raises": significant("sampling without KL"),
+            "sampling without KL lowers": significant("sampling without KL", -1),
+            "interaction negative": significant("interaction", -1),
+        }
     if "tpp" in runs and runs.tpp.notna().any():
-        tpp = runs[runs.tpp.notna()].groupby("model").tpp.mean()
-        lines.append(
-            "TPP on the network's activations (mean over k and seeds): "
-            + ", ".join(f"{m} {v:.3f}" for m, v in tpp.items())
-            + "."
-        )
+        facts["tpp"] = runs[runs.tpp.notna()].groupby("model").tpp.mean()
+    facts["authors_off"] = None
     if authors_vs_ours is not None and len(authors_vs_ours):
         off = authors_vs_ours[authors_vs_ours.beta == 0]
-        theirs, ours = off["living (authors' code)"], off["living (ours)"]
-        parts = [f"{t:.0%} at k = {int(k)} (ours {o:.0%})" for k, t, o in zip(off.k, theirs, ours)]
-        if (theirs < ours - 0.1).any():
-            lines.append(
-                "Without any KL term (β = 0) the authors' code path keeps alive "
-                + ", ".join(parts)
-                + " of its latents: part of its dead latents come from the code path, not from the KL term."
-            )
-        else:
-            lines.append(f"Without any KL term (β = 0) the authors' code path keeps alive {', '.join(parts)}.")
+        facts["authors_off"] = pd.DataFrame(
+            {"k": off.k, "theirs": off["living (authors' code)"], "ours": off["living (ours)"]}
+        )
+    facts["moving"] = None
     if convergence is not None and len(convergence):
         kl = convergence[convergence.model == "vsae_mean"]
-        moving = kl[kl["largest silent-fraction change"] > 0.02]
-        if len(moving):
-            lines.append(
-                "Training was still moving: over the last quarter of its epochs the KL-only vSAE's silent fraction "
-                "changed by up to "
-                + ", ".join(f"{r['largest silent-fraction change']:.2f} ({r.dataset})" for _, r in moving.iterrows())
-                + ", so its dead-latent counts are those of this training length (the paper trains 20,000 steps) "
-                "and may grow with longer training."
-            )
-    ratio = paper_count_ratio()
-    lines.append(
-        f"The paper's own counts give {ratio:.3f} of the SAE's histogram entries for the vSAE, "
-        f"{'below' if ratio < 1 / 6 else 'above'} the one sixth it states."
-    )
-    return " ".join(lines)
+        facts["moving"] = kl[kl["largest silent-fraction change"] > 0.02]
+    facts["count_ratio"] = paper_count_ratio()
+    return facts
 
 
 def by_k_table(by_k: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""Adam whose update of all weights runs as one XLA computation on TensorFlow: the same arithmetic, fewer passes
-over memory.
+"""The book's one Adam (:class:`FusedAdam`): Keras's Adam whose update of all weights runs as one XLA computation on
+TensorFlow (the same arithmetic, fewer passes over memory), with two options for models whose weights carry the
+member axis first: one learning rate per member and each member's gradient clipped to a norm.
 
 Keras's Adam updates each weight with a dozen separate TensorFlow ops (subtract, multiply, add into the first moment;
 square, subtract, multiply, add into the second; multiply, square root, add, divide, subtract from the weight), and
@@ -18,6 +19,9 @@ from __future__ import annotations
 
 import os
 import platform
+
+import numpy as np
+from keras import ops
 
 from ksc.runtime.backend import keras
 
@@ -60,4 +64,28 @@ class FusedUpdate:
 
 
 class FusedAdam(FusedUpdate, keras.optimizers.Adam):
-    """Keras's Adam with :class:`FusedUpdate`."""
+    """Keras's Adam with :class:`FusedUpdate`, for weights whose first axis is the member axis where an option is set.
+
+    ``member_rates``: member m's weights move at the (scheduled) learning rate times ``member_rates[m]`` (give a
+    learning rate of 1 for the rates themselves). ``member_clip_norm``: first each member's gradient (all its weights
+    together) is scaled to norm at most this, as ``torch.nn.utils.clip_grad_norm_`` does for one model (it replaces
+    Keras's own clipping options). Without either, Keras's Adam as it is.
+    """
+
+    def __init__(self, learning_rate=0.001, member_rates=None, member_clip_norm=None, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.member_rates = None if member_rates is None else np.asarray(member_rates, "float32")
+        self.member_clip_norm = None if member_clip_norm is None else float(member_clip_norm)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.member_rates is not None:
+            rate = ops.reshape(ops.convert_to_tensor(self.member_rates), (-1,) + (1,) * (len(variable.shape) - 1))
+            learning_rate = learning_rate * rate
+        super().update_step(gradient, variable, learning_rate)
+
+    def _clip_gradients(self, grads):
+        if self.member_clip_norm is None:
+            return super()._clip_gradients(grads)
+        squares = [ops.sum(ops.reshape(ops.square(g), (ops.shape(g)[0], -1)), axis=1) for g in grads]
+        factor_M = ops.minimum(1.0, self.member_clip_norm / (ops.sqrt(sum(squares)) + 1e-12))
+        return [g * ops.reshape(factor_M, (-1,) + (1,) * (len(g.shape) - 1)) for g in grads]

@@ -13,12 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from keras import ops
 
 from ksc.data.chaos import Splits
 from ksc.measures.metrics import latent_metrics, reconstruction_metrics
 from ksc.models.architectures import Autoencoder, build_model
-from ksc.models.fused_adam import FusedAdam, FusedUpdate
+from ksc.models.fused_adam import FusedAdam
 from ksc.models.members import MemberAutoencoder
 from ksc.runtime.backend import keras
 
@@ -143,18 +142,6 @@ class _MemberProbe(keras.callbacks.Callback):
         )
 
 
-class MemberAdam(FusedUpdate, keras.optimizers.Adam):
-    """Adam with one learning rate per member (every weight of a member model has the member axis first)."""
-
-    def __init__(self, rates, **kwargs):
-        super().__init__(learning_rate=1.0, **kwargs)
-        self.rates = np.asarray(rates, "float32")
-
-    def update_step(self, gradient, variable, learning_rate):
-        rate = ops.reshape(ops.convert_to_tensor(self.rates), (-1,) + (1,) * (len(variable.shape) - 1))
-        super().update_step(gradient, variable, learning_rate * rate)
-
-
 # Compiled member models by everything that shapes their graph, most recent last. A later call with
 # the same shapes resets one and skips building and tracing (compiling, with JAX) its training step.
 _COMPILED: dict = {}
@@ -172,13 +159,14 @@ def _compiled_members(
     members = _COMPILED.pop(key, None)
     if members is None:
         members = member_type(references, ks, images, dropout_seeds, **options)
-        optimizer = MemberAdam(learning_rate) if isinstance(learning_rate, tuple) else FusedAdam(learning_rate)
+        rates = isinstance(learning_rate, tuple)  # per-member rates: Adam's own rate is 1, each member's scales it
+        optimizer = FusedAdam(1.0, member_rates=learning_rate) if rates else FusedAdam(learning_rate)
         members.compile(optimizer=optimizer, steps_per_execution=steps, jit_compile=jit_compile)
     else:
         members.restart(references, images, dropout_seeds)
         for variable in members.optimizer.variables:  # step count and moments back to zero (the rate too)
             variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
-        # per-member rates are part of the key; MemberAdam's own rate is 1, each member's scales it
+        # per-member rates are part of the key; Adam's own rate is 1, each member's scales it
         members.optimizer.learning_rate = 1.0 if isinstance(learning_rate, tuple) else learning_rate
     _COMPILED[key] = members
     while len(_COMPILED) > _COMPILED_KEPT:
@@ -266,7 +254,8 @@ def train_many(
     seed. On the CPU the same seeds give the same numbers. Each run's ``wall_seconds`` is the wall
     time of the whole batch (build, training, evaluation) divided by the number of members.
 
-    ``learning_rate`` is one rate for all or one per seed (Adam with per-member rates, :class:`MemberAdam`).
+    ``learning_rate`` is one rate for all or one per seed (:class:`~ksc.models.fused_adam.FusedAdam` with
+    per-member rates).
     ``member_type`` (a :class:`~ksc.models.members.MemberAutoencoder` subclass, built with ``member_options``) and
     ``callbacks`` (Keras callbacks of the one ``fit``) change how the members train
     (``ksc.chapters.training_controls.revival``).

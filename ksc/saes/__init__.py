@@ -1,3 +1,5 @@
-"""Sparse autoencoders on the member axis: the TopK SAE and the vSAE (with the vSAE authors' code path as a
-form) in ``topk_vsae``; ReLU-L1, TopK + AuxK, JumpReLU and Gated in ``kinds``. Imports only the layers below.
+"""Sparse autoencoders on the member axis: the shared base (start, forward pass, loss, warm-up, AuxK wiring, epoch
+loop) in ``base``; the AuxK losses and the k_aux rules in ``auxk``; the TopK SAE and the vSAE (with the vSAE authors'
+code path as a form) in ``topk_vsae``; ReLU-L1, TopK + AuxK, JumpReLU and Gated in ``kinds``. Imports only the layers
+below.
 """

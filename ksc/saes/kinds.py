@@ -1,4 +1,6 @@
-"""The sparse autoencoders the draft's Section 7.3 names, and the two that came before them, on one member axis.
+"""The sparse autoencoders the draft's Section 7.3 names, and the two that came before them, on the shared member-axis
+base (:class:`ksc.saes.base.MemberSAE`: start, forward pass, loss, warm-up, AuxK and epoch loop); each kind adds its
+encoder nonlinearity and its penalty.
 
 Every kind encodes the input with the decoder bias taken off (x - b_dec; the JumpReLU and ReLU-L1 papers
 feed x itself, we centre every kind the same way so that they differ only in how they make codes sparse)
@@ -23,9 +25,11 @@ into a non-negative code f and decodes x_hat = f W_dec + b_dec:
 
 Simplifications against the papers, none of which touches the sparsity mechanisms: no gradient clipping,
 no learning-rate warm-up or decay, Adam with its default beta1 (the DeepMind papers use 0), the component of
-the decoder gradient along each decoder row is not removed before the unit-norm projection; AuxK keeps
-``ksc.saes.topk_vsae``'s form (k_aux = 2k, its loss divided by the residual's squared norm, added to the summed squared
-error). Penalty coefficients are in the units of the scaled inputs (not converted to any paper's units).
+the decoder gradient along each decoder row is not removed before the unit-norm projection; AuxK is Gao et al.'s
+loss as in :mod:`ksc.saes.auxk` (divided by the residual's squared norm, added to the summed squared error, one
+weight for all members) with the k_aux rule the caller names (chapter 09: :data:`ksc.saes.auxk.TWICE_K`, min(2k, L),
+not chapter 06's min(d // 2, L)). Penalty coefficients are in the units of the scaled inputs (not converted to any
+paper's units).
 
 Codes are reported along unit-length decoder directions (``relu_l1``'s f times its decoder norms) and in the
 images' own pixel units (the scaling of the inputs undone), so a code value means the same length in image
@@ -44,11 +48,13 @@ from ksc.measures.metrics import sae_metrics
 from ksc.models.fused_adam import FusedAdam
 from ksc.models.members import member_topk
 from ksc.runtime.backend import keras
-from ksc.saes.topk_vsae import SAEFit, auxk_loss, epoch_batches, input_scale
+from ksc.saes.auxk import KAuxRule
+from ksc.saes.base import MemberSAE, SAEFit, input_scale, train_epochs
 
 VARIANT_KINDS = ("relu_l1", "topk_auxk", "jumprelu", "gated")
 PAPER_THETA0 = 1e-3  # the JumpReLU paper's initial threshold, on inputs of mean squared norm 1
 UNIT_NORM_KINDS = ("topk_auxk", "jumprelu", "gated")
+RELU_L1_INIT_NORM = 0.1  # ReLU-L1's decoder rows start at this length (Anthropic's April 2024 update)
 
 
 def step_with_pseudo_gradient(pre, theta, bandwidth: float):
@@ -66,9 +72,10 @@ def jump_relu(pre, theta, bandwidth: float):
     return pre * gate + (theta - ops.stop_gradient(theta)) * pseudo
 
 
-class VariantSAE(keras.Model):
+class VariantSAE(MemberSAE):
     """M dictionaries of one kind; member m reads rows ``offsets[m] + i`` of the stacked training samples,
-    starts from ``means_MD[m]`` as decoder bias and carries its own coefficient (lambda, or k for TopK)."""
+    starts from ``means_MD[m]`` as decoder bias and carries its own coefficient (lambda, or k for TopK).
+    ``auxk_alpha`` (one weight for all members) and ``k_aux`` (the rule, :mod:`ksc.saes.auxk`) act for TopK only."""
 
     def __init__(
         self,
@@ -82,45 +89,42 @@ class VariantSAE(keras.Model):
         bandwidth=1e-3,
         warmup_steps=0,
         auxk_alpha=1 / 32,
+        k_aux: KAuxRule | None = None,
         dead_after=10_000,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if kind not in VARIANT_KINDS:
             raise ValueError(f"kind must be one of {VARIANT_KINDS}, got {kind!r}")
-        self.kind, self.n_latents, self.bandwidth = kind, int(n_latents), float(bandwidth)
-        self.warmup_steps, self.auxk_alpha, self.dead_after = int(warmup_steps), float(auxk_alpha), int(dead_after)
-        self.samples = ops.convert_to_tensor(np.asarray(samples_ND, "float32"))
-        self.ks = [int(c) for c in coefficients] if kind == "topk_auxk" else None
-        self.penalty = ops.convert_to_tensor(np.asarray(coefficients, "float32"))
-        M, dim = len(seeds), samples_ND.shape[1]
-        # member m's directions come from its seed alone, as in ksc.saes.topk_vsae (same start in any group)
-        W = np.stack([np.random.default_rng([int(s), 2]).standard_normal((n_latents, dim)) for s in seeds])
-        W *= (0.1 if kind == "relu_l1" else 1.0) / np.linalg.norm(W, axis=-1, keepdims=True)
-        unit = keras.constraints.UnitNorm(axis=-1) if kind in UNIT_NORM_KINDS else None
-        self.W_dec = self.add_weight(
-            shape=W.shape, initializer=keras.initializers.Constant(W), constraint=unit, name="W_dec"
+        self.kind, self.bandwidth, self.theta0 = kind, float(bandwidth), theta0
+        topk = kind == "topk_auxk"
+        super().__init__(
+            samples_ND,
+            n_latents,
+            seeds,
+            means_MD,
+            init_length=RELU_L1_INIT_NORM if kind == "relu_l1" else 1.0,
+            unit_norm=kind in UNIT_NORM_KINDS,
+            ks=[int(c) for c in coefficients] if topk else None,
+            auxk_alpha=float(auxk_alpha) if topk else 0.0,
+            k_aux=k_aux if topk else None,
+            warmup_steps=warmup_steps,
+            dead_after=dead_after,
+            **kwargs,
         )
-        self.W_enc = self.add_weight(
-            shape=(M, dim, n_latents), name="W_enc", initializer=keras.initializers.Constant(np.swapaxes(W, 1, 2))
-        )
-        self.b_enc = self.add_weight(shape=(M, 1, n_latents), initializer="zeros", name="b_enc")
-        self.b_dec = self.add_weight(
-            shape=(M, 1, dim), name="b_dec", initializer=keras.initializers.Constant(np.asarray(means_MD)[:, None, :])
-        )
-        if kind == "jumprelu":
+        if not topk:  # the coefficient of a penalty (TopK's sets k instead)
+            self.penalty_M = ops.convert_to_tensor(np.asarray(coefficients, "float32"))
+
+    def add_kind_weights(self, M: int, n_latents: int) -> None:
+        """JumpReLU's thresholds (log theta, starting at theta0); the Gated SAE's magnitude scale and bias."""
+        if self.kind == "jumprelu":
             self.log_theta = self.add_weight(
-                shape=(M, 1, n_latents), name="log_theta", initializer=keras.initializers.Constant(np.log(theta0))
+                shape=(M, 1, n_latents), name="log_theta", initializer=keras.initializers.Constant(np.log(self.theta0))
             )
-        if kind == "gated":
+        if self.kind == "gated":
             self.r_mag = self.add_weight(shape=(M, 1, n_latents), initializer="zeros", name="r_mag")
             self.b_mag = self.add_weight(shape=(M, 1, n_latents), initializer="zeros", name="b_mag")
-        self.steps = self.add_weight(shape=(), initializer="zeros", trainable=False, name="steps")
-        self.since_fired = self.add_weight(
-            shape=(M, n_latents), initializer="zeros", trainable=False, name="since_fired"
-        )
 
-    def encode(self, x_MBD):
+    def encode(self, x_MBD, training: bool = False):
         """(code f, pre-activation, sparsity term per member and sample) for inputs (members, batch, dim)."""
         pre_MBL = ops.matmul(x_MBD - self.b_dec, self.W_enc) + self.b_enc
         if self.kind == "relu_l1":
@@ -137,49 +141,28 @@ class VariantSAE(keras.Model):
         f_MBL = ops.stop_gradient(ops.cast(pre_MBL > 0, pre_MBL.dtype)) * ops.relu(magnitude_MBL)
         return f_MBL, pre_MBL, ops.sum(ops.relu(pre_MBL), axis=-1)
 
-    def decode(self, f_MBL):
-        return ops.matmul(f_MBL, self.W_dec) + self.b_dec
+    def penalty_MB(self, f_MBL, pre_MBL, sparsity_MB):
+        """The sparsity term :meth:`encode` gives: decoder-norm-weighted L1, L0, or the gate's L1."""
+        return sparsity_MB
+
+    def further_losses(self, x_MBD, pre_MBL) -> list:
+        """The Gated SAE's auxiliary reconstruction of its gate through the frozen decoder."""
+        if self.kind != "gated":
+            return []
+        frozen_MBD = self.frozen_reconstruction(pre_MBL)
+        return [ops.sum(ops.mean(ops.sum(ops.square(x_MBD - frozen_MBD), axis=-1), axis=1))]
 
     def frozen_reconstruction(self, pi_MBL):
         """The Gated SAE's auxiliary reconstruction: ReLU(gate) through the decoder, which it must not train."""
         return ops.matmul(ops.relu(pi_MBL), ops.stop_gradient(self.W_dec)) + ops.stop_gradient(self.b_dec)
 
     def unit_codes(self, f_MBL):
-        """Codes along unit-length decoder directions (only relu_l1's decoder rows are not unit length)."""
-        return f_MBL * ops.norm(self.W_dec, axis=-1)[:, None, :] if self.kind == "relu_l1" else f_MBL
-
-    def call(self, rows_BM, training: bool = False):
-        x_MBD = ops.transpose(ops.take(self.samples, rows_BM, axis=0), (1, 0, 2))
-        f_MBL, pre_MBL, sparsity_MB = self.encode(x_MBD)
-        x_hat_MBD = self.decode(f_MBL)
-        self.add_loss(ops.sum(ops.mean(ops.sum(ops.square(x_MBD - x_hat_MBD), axis=-1), axis=1)))
-        if training:
-            self.steps.assign_add(1.0)
-            if self.kind == "topk_auxk":
-                if self.auxk_alpha > 0:
-                    since = self.since_fired
-                    loss_M, since_ML = auxk_loss(
-                        x_MBD,
-                        x_hat_MBD,
-                        f_MBL,
-                        pre_MBL,
-                        self.W_dec,
-                        since,
-                        self.dead_after,
-                        [min(2 * k, self.n_latents) for k in self.ks],
-                    )
-                    self.since_fired.assign(since_ML)
-                    self.add_loss(self.auxk_alpha * ops.sum(loss_M))
-                return x_hat_MBD
-            ramp = ops.minimum(1.0, self.steps / max(self.warmup_steps, 1))
-            self.add_loss(ramp * ops.sum(self.penalty * ops.mean(sparsity_MB, axis=1)))
-            if self.kind == "gated":
-                frozen_MBD = self.frozen_reconstruction(pre_MBL)
-                self.add_loss(ops.sum(ops.mean(ops.sum(ops.square(x_MBD - frozen_MBD), axis=-1), axis=1)))
-        return x_hat_MBD
+        """Codes along unit-length decoder directions: only relu_l1's decoder rows are free, so only its codes are
+        multiplied by their lengths (the TopK SAE of :mod:`ksc.saes.topk_vsae` multiplies its unit rows' too)."""
+        return super().unit_codes(f_MBL) if self.kind == "relu_l1" else f_MBL
 
 
-def train_variants(
+def train_sae_kinds(
     kind,
     datasets: dict,
     members,
@@ -192,13 +175,16 @@ def train_variants(
     bandwidth=1e-3,
     warmup_fraction=0.05,
     auxk_alpha=1 / 32,
+    k_aux: KAuxRule | None = None,
 ):
     """Trains one SAE of ``kind`` per member ``(dataset, coefficient, seed)`` in one computation, with Adam.
 
     ``datasets`` maps a name to ``(train_ND, eval_ND)``. Each data set is scaled to ``input_rms`` per
-    dimension (:func:`ksc.saes.topk_vsae.input_scale`); ``theta0`` and ``bandwidth`` are given in the JumpReLU paper's
-    units (inputs with mean squared norm 1) and converted. Metrics are taken on each member's evaluation
-    set in the original units, codes along unit decoder directions in pixel units. One :class:`SAEFit` per member.
+    dimension (:func:`ksc.saes.base.input_scale`); ``theta0`` and ``bandwidth`` are given in the JumpReLU paper's
+    units (inputs with mean squared norm 1) and converted. ``k_aux`` (the rule for AuxK's number of dead latents,
+    :mod:`ksc.saes.auxk`) is needed for ``topk_auxk`` with ``auxk_alpha`` > 0. Metrics are taken on each member's
+    evaluation set in the original units, codes along unit decoder directions in pixel units. One :class:`SAEFit`
+    per member.
     """
     start = time.perf_counter()
     names = list(datasets)
@@ -210,7 +196,6 @@ def train_variants(
     keras.utils.set_random_seed(seeds[0])
     means = np.stack([np.mean(datasets[d][0], axis=0) * scales[d] for d, _, _ in members])
     n, dim = min(sizes), samples.shape[1]
-    steps = n // batch_size
     in_paper_units = input_rms * np.sqrt(dim)  # the JumpReLU paper's inputs have mean squared norm 1
     sae = VariantSAE(
         samples,
@@ -221,17 +206,13 @@ def train_variants(
         n_latents,
         theta0=theta0 * in_paper_units,
         bandwidth=bandwidth * in_paper_units,
-        warmup_steps=round(warmup_fraction * epochs * steps),
+        warmup_steps=round(warmup_fraction * epochs * (n // batch_size)),
         auxk_alpha=auxk_alpha,
+        k_aux=k_aux,
         name=kind,
     )
-    sae.compile(optimizer=FusedAdam(learning_rate), steps_per_execution=steps)
     offsets = np.array([first[d] for d, _, _ in members], dtype=np.int32)
-    history = []
-    for epoch in range(epochs):
-        rows = epoch_batches(seeds, n, batch_size, epoch) + offsets
-        fit = sae.fit(rows, batch_size=batch_size, shuffle=False, epochs=1, verbose=0)
-        history.append(fit.history["loss"][0] / len(members))
+    history = train_epochs(sae, FusedAdam(learning_rate), seeds, n, batch_size, epochs, offsets=offsets)
     return _measure(sae, kind, datasets, members, scales, history, start)
 
 
@@ -243,8 +224,7 @@ def _measure(sae: VariantSAE, kind, datasets: dict, members, scales: dict, histo
     pixel_units = np.array([1.0 / scales[d] for d, _, _ in members], "float32")[:, None, None]
     codes = ops.convert_to_numpy(sae.unit_codes(f)) * pixel_units
     reconstructions = ops.convert_to_numpy(sae.decode(f)) * pixel_units
-    decoders = ops.convert_to_numpy(sae.W_dec)
-    decoders = decoders / np.linalg.norm(decoders, axis=-1, keepdims=True)
+    decoders = sae.unit_decoders()
     wall = (time.perf_counter() - start) / len(members)
     runs = []
     for m, (dataset, coefficient, seed) in enumerate(members):

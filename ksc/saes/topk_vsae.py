@@ -1,13 +1,14 @@
-"""TopK sparse autoencoders and their variational twin (vSAE), in backend-agnostic Keras 3.
+"""TopK sparse autoencoders and their variational twin (vSAE), in backend-agnostic Keras 3, on the shared member-axis
+base (:class:`ksc.saes.base.MemberSAE`: start, forward pass, loss, warm-up, AuxK and epoch loop).
 
 TopK SAE (Gao et al. 2024)::
 
     pre = W_enc (x - b_dec) + b_enc,   z = TopK(ReLU(pre)),   x_hat = W_dec z + b_dec
 
 with every decoder direction (row of ``W_dec``, shape (latents, d)) put back to unit length after each
-optimiser step (a Keras constraint), ``W_enc`` starting as ``W_dec`` transposed and ``b_dec`` as the
-training mean. Loss: squared error summed over the input dimensions, averaged over the batch, plus
-(optionally) the AuxK loss that asks dead latents to explain the residual.
+optimiser step, ``W_enc`` starting as ``W_dec`` transposed and ``b_dec`` as the training mean. Loss: squared error
+summed over the input dimensions, averaged over the batch, plus (optionally) the AuxK loss that asks dead latents
+to explain the residual (:mod:`ksc.saes.auxk`; how many it lets in, ``k_aux``, is a rule the caller names).
 
 vSAE (the vSAE paper): the same encoder gives the mean mu = ReLU(pre); in training the code is sampled,
 mu + eps with eps ~ N(0, 1) (fixed unit variance), before TopK; the loss adds beta * KL with
@@ -16,35 +17,31 @@ evaluation the code is TopK(mu).
 
 The two ingredients are separate switches per member, so one computation holds a factorial design:
 ``noise`` (1: sample, 0: z = TopK(mu)), ``beta`` (0: no KL term) and ``auxk_alpha`` (0: no AuxK). The
-TopK SAE is (noise 0, beta 0), the paper's vSAE (noise 1, beta > 0). AuxK lets the d/2 most active dead
-latents (d: input width; Gao et al. use 512 for d = 768 or more) explain the residual.
+TopK SAE is (noise 0, beta 0), the paper's vSAE (noise 1, beta > 0).
 
 ``form="authors"`` follows the vSAE authors' public code instead (``VSAETopK`` and ``VSAETopKTrainer`` in
 ``dictionary_learning/trainers/vsae_topk.py`` of ZachData/SPAR-Variational-Sparse-Autoencoders, commit
 8e1581ad8b0cfb127b7c1e7297cdb79393a1fe60, with its default ``var_flag = 0`` and ``use_april_update_mode``):
 the input is not centred, the decoder has its own bias starting at 0, decoder rows start at length 0.1 and
-are never renormalised, Top-K ranks by absolute value, the KL term is 1/2 ||clip(z, -10, 10)||^2, AuxK lets
-in d/2 dead latents ranked by |z| and divides by the residual's variance about its batch mean, and training
-uses a learning-rate warm-up and decay and clips each member's gradient norm at 1
-(:func:`train_members`). Chapter 06 lists every difference.
-
-:class:`TopKSAE` holds M independent dictionaries (members) with a leading member axis on every
-weight, each with its own k, switches, initialisation and data order, trained in one computation: the
-loss is the sum of the members' own losses, so each member's gradient is the one it would get alone.
+are never renormalised, Top-K ranks by absolute value, the KL term is 1/2 ||clip(z, -10, 10)||^2, AuxK is theirs
+(:func:`ksc.saes.auxk.authors_auxk_loss`: dead latents ranked by |z|, decoded with the bias, divided by the
+residual's variance about its batch mean), and training uses a learning-rate warm-up and decay and clips each
+member's gradient norm at 1 (:func:`train_members`). Chapter 06 lists every difference.
 """
 
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
 
 import numpy as np
 from keras import ops
 
 from ksc.measures.metrics import sae_metrics
-from ksc.models.fused_adam import FusedAdam, FusedUpdate
+from ksc.models.fused_adam import FusedAdam
 from ksc.models.members import member_topk
 from ksc.runtime.backend import keras
+from ksc.saes.auxk import KAuxRule, authors_auxk_loss
+from ksc.saes.base import MemberSAE, SAEFit, input_scale, per_member, train_epochs
 
 SAE_KINDS = ("topk_sae", "vsae", "vsae_mean")  # vsae_mean: KL penalty, no sampling
 FORMS = ("ours", "authors")
@@ -59,16 +56,13 @@ def kind_switches(kind: str, beta: float) -> dict:
     return {"noise": float(kind == "vsae"), "beta": 0.0 if kind == "topk_sae" else float(beta)}
 
 
-def _per_member(value, M: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(value, "float32"), (M,)).copy()
+class TopKSAE(MemberSAE):
+    """M TopK SAEs / vSAEs of ``n_latents`` directions in R^``dim`` (one per member: k, seed and switches), on the
+    shared :class:`~ksc.saes.base.MemberSAE`.
 
-
-class TopKSAE(keras.Model):
-    """M dictionaries of ``n_latents`` directions in R^``dim`` (one per member: k, seed and switches).
-
-    The model holds the training samples; its input is one row index per (batch row, member), so every
-    member reads its own data order. ``noise``, ``beta`` and ``auxk_alpha`` are one value for all members
-    or one per member.
+    ``noise``, ``beta`` and ``auxk_alpha`` are one value for all members or one per member; ``k_aux`` is the rule
+    for AuxK's number of dead latents (:mod:`ksc.saes.auxk`), needed where some member has ``auxk_alpha`` > 0.
+    The decoder bias starts at the training mean (times each member's scale), at 0 in the authors' form.
     """
 
     def __init__(
@@ -80,48 +74,39 @@ class TopKSAE(keras.Model):
         noise=0.0,
         beta=0.0,
         auxk_alpha=0.0,
+        k_aux: KAuxRule | None = None,
         warmup_steps: int = 0,
         dead_after: int = 10_000,
         form: str = "ours",
         scales=1.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if form not in FORMS:
             raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-        self.samples = ops.convert_to_tensor(np.asarray(samples_ND, "float32"))
-        M, dim = len(seeds), samples_ND.shape[1]
-        self.form, self.dim = form, int(dim)
-        self.ks, self.n_latents = [int(k) for k in ks], int(n_latents)
-        self.noise_M, self.beta_M, self.auxk_M = (_per_member(v, M) for v in (noise, beta, auxk_alpha))
-        self.scale_M = _per_member(scales, M)  # member m sees the samples times scale_M[m]
-        self.warmup_steps, self.dead_after = int(warmup_steps), int(dead_after)
+        M = len(seeds)
+        self.form = form
+        self.noise_M, self.beta_M = per_member(noise, M), per_member(beta, M)
+        scale_M = per_member(scales, M)  # member m sees the samples times scale_M[m]
         authors = form == "authors"
-        # member m's decoder is drawn from seeds[m] alone: the same seed gives the same start in any group
-        W = np.stack([np.random.default_rng([int(s), 2]).standard_normal((n_latents, dim)) for s in seeds])
-        W *= (AUTHORS_INIT_NORM if authors else 1.0) / np.linalg.norm(W, axis=-1, keepdims=True)
-        self.W_dec = self.add_weight(
-            shape=(M, n_latents, dim),
-            initializer=keras.initializers.Constant(W),
-            constraint=None if authors else keras.constraints.UnitNorm(axis=-1),
-            name="W_dec",
+        mean = np.mean(samples_ND, axis=0)[None, :] * scale_M[:, None]
+        super().__init__(
+            samples_ND,
+            n_latents,
+            seeds,
+            np.zeros((M, samples_ND.shape[1])) if authors else mean,
+            init_length=AUTHORS_INIT_NORM if authors else 1.0,
+            unit_norm=not authors,
+            scales=scale_M,
+            ks=ks,
+            auxk_alpha=per_member(auxk_alpha, M),
+            k_aux=k_aux,
+            warmup_steps=warmup_steps,
+            dead_after=dead_after,
+            **kwargs,
         )
-        self.W_enc = self.add_weight(
-            shape=(M, dim, n_latents), name="W_enc", initializer=keras.initializers.Constant(np.swapaxes(W, 1, 2))
-        )
-        self.b_enc = self.add_weight(shape=(M, 1, n_latents), initializer="zeros", name="b_enc")
-        mean = np.mean(samples_ND, axis=0)[None, None, :] * self.scale_M[:, None, None]
-        start = np.zeros((M, 1, dim)) if authors else mean
-        self.b_dec = self.add_weight(shape=(M, 1, dim), initializer=keras.initializers.Constant(start), name="b_dec")
-        # training state the optimiser must not touch: steps taken, samples since each latent fired
-        self.steps = self.add_weight(shape=(), initializer="zeros", trainable=False, name="steps")
-        self.since_fired = self.add_weight(
-            shape=(M, n_latents), initializer="zeros", trainable=False, name="since_fired"
-        )
+        if self.beta_M.any():  # the KL term is the penalty, beta its coefficient
+            self.penalty_M = ops.convert_to_tensor(self.beta_M)
         self.noise = keras.random.SeedGenerator(int(np.random.default_rng(list(seeds)).integers(2**31)))
-
-    def _column(self, values_M):
-        return ops.reshape(ops.convert_to_tensor(values_M), (-1, 1, 1))
 
     def encode(self, x_MBD, training: bool = False):
         """Codes z (members, batch, latents) and, for the losses, the pre-activation and the latent before
@@ -142,10 +127,30 @@ class TopKSAE(keras.Model):
             return member_topk(latent_MBL, self.ks, by="abs"), pre_MBL, latent_MBL
         return ops.relu(member_topk(latent_MBL, self.ks, by="value")), pre_MBL, latent_MBL
 
+    def penalty_MB(self, z_MBL, pre_MBL, latent_MBL):
+        """The KL term per sample, 1/2 ||mu||^2 (the authors' form: 1/2 ||clip(z, -10, 10)||^2 of the latent
+        before Top-K, noise included)."""
+        if self.form == "authors":
+            return 0.5 * ops.sum(ops.square(ops.clip(latent_MBL, -AUTHORS_KL_CLIP, AUTHORS_KL_CLIP)), -1)
+        return 0.5 * ops.sum(ops.square(ops.relu(pre_MBL)), axis=-1)
+
+    def auxk_terms(self, pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux):
+        """Gao et al.'s AuxK (the base's), or in the authors' form theirs (:func:`ksc.saes.auxk.authors_auxk_loss`)."""
+        if self.form != "authors":
+            return super().auxk_terms(pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux)
+        x, x_hat, z, latent, W_dec, b_dec = (
+            pick(t) for t in (x_MBD, x_hat_MBD, z_MBL, latent_MBL, self.W_dec, self.b_dec)
+        )
+        return authors_auxk_loss(x, x_hat, z, latent, W_dec, b_dec, pick(self.since_fired), self.dead_after, k_aux)
+
     def silent_codes(self, x_ND, members) -> np.ndarray:
         """(len(members), samples, latents) evaluation codes of only the given members for the same samples
         (original units): the counting of dead latents needs no other member's work."""
-        pick = lambda t: ops.take(t, ops.convert_to_tensor(np.asarray(members, "int32")), axis=0)
+        index = ops.convert_to_tensor(np.asarray(members, "int32"))
+
+        def pick(t):
+            return ops.take(t, index, axis=0)
+
         x = ops.convert_to_tensor(np.asarray(x_ND, "float32"))[None] * ops.reshape(
             ops.convert_to_tensor(self.scale_M[members]), (-1, 1, 1)
         )
@@ -155,97 +160,6 @@ class TopKSAE(keras.Model):
         if self.form == "authors":
             return member_topk(latent, ks, by="abs")
         return ops.relu(member_topk(latent, ks, by="value"))
-
-    def decode(self, z_MBL):
-        return ops.matmul(z_MBL, self.W_dec) + self.b_dec
-
-    def call(self, rows_BM, training: bool = False):
-        x_MBD = ops.transpose(ops.take(self.samples, rows_BM, axis=0), (1, 0, 2)) * self._column(self.scale_M)
-        z_MBL, pre_MBL, latent_MBL = self.encode(x_MBD, training)
-        x_hat_MBD = self.decode(z_MBL)
-        self.add_loss(ops.sum(ops.mean(ops.sum(ops.square(x_MBD - x_hat_MBD), axis=-1), axis=1)))
-        if training:
-            self.steps.assign_add(1.0)
-            if self.beta_M.any():
-                ramp = ops.minimum(1.0, self.steps / max(self.warmup_steps, 1))
-                if self.form == "authors":
-                    kl_MB = 0.5 * ops.sum(ops.square(ops.clip(latent_MBL, -AUTHORS_KL_CLIP, AUTHORS_KL_CLIP)), -1)
-                else:
-                    kl_MB = 0.5 * ops.sum(ops.square(ops.relu(pre_MBL)), axis=-1)
-                beta_M = ops.convert_to_tensor(self.beta_M)
-                self.add_loss(ramp * ops.sum(beta_M * ops.mean(kl_MB, axis=1)))
-            if self.auxk_M.any():
-                self.add_loss(self._auxk_loss(x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL))
-        return x_hat_MBD
-
-    def _auxk_loss(self, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL):
-        """The AuxK term summed over the members that use it (computed for those members only)."""
-        used = np.flatnonzero(self.auxk_M)
-        pick = lambda t: ops.take(t, ops.convert_to_tensor(used.astype("int32")), axis=0)
-        x, x_hat, z, pre, latent, W_dec = (pick(t) for t in (x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, self.W_dec))
-        since = pick(self.since_fired)
-        if self.form == "authors":
-            loss_M, since_ML = authors_auxk_loss(x, x_hat, z, latent, W_dec, pick(self.b_dec), since, self.dead_after)
-        else:
-            k_aux = [min(self.dim // 2, self.n_latents)] * len(used)  # Gao et al.: about half the input width
-            loss_M, since_ML = auxk_loss(x, x_hat, z, pre, W_dec, since, self.dead_after, k_aux)
-        if len(used) == len(self.ks):
-            self.since_fired.assign(since_ML)
-        else:  # rows of members without AuxK stay as they are
-            place = np.full(len(self.ks), len(used), "int32")
-            place[used] = np.arange(len(used))
-            kept = ops.concatenate([since_ML, ops.zeros_like(since_ML[:1])], axis=0)
-            self.since_fired.assign(ops.take(kept, ops.convert_to_tensor(place), axis=0))
-        return ops.sum(ops.convert_to_tensor(self.auxk_M[used]) * loss_M)
-
-
-def auxk_loss(x_MBD, x_hat_MBD, z_MBL, pre_MBL, W_dec_MLD, since_fired_ML, dead_after: int, k_aux):
-    """Gao et al.'s AuxK loss per member: how well the top ``k_aux[m]`` latents among those silent for more
-    than ``dead_after`` samples explain the residual, relative to the residual itself; also the updated
-    samples-since-fired counts."""
-    fired_ML = ops.cast(ops.any(z_MBL > 0, axis=1), "float32")
-    since_ML = (since_fired_ML + ops.cast(ops.shape(x_MBD)[1], "float32")) * (1.0 - fired_ML)
-    dead_MBL = ops.relu(pre_MBL) * ops.cast(since_ML > dead_after, "float32")[:, None, :]
-    z_aux_MBL = member_topk(dead_MBL, k_aux, by="value")
-    residual_MBD = ops.stop_gradient(x_MBD - x_hat_MBD)
-    error_M = ops.mean(ops.sum(ops.square(residual_MBD - ops.matmul(z_aux_MBL, W_dec_MLD)), axis=-1), axis=1)
-    return error_M / (ops.mean(ops.sum(ops.square(residual_MBD), axis=-1), axis=1) + 1e-8), since_ML
-
-
-def authors_auxk_loss(x_MBD, x_hat_MBD, z_MBL, latent_MBL, W_dec_MLD, b_dec_M1D, since_fired_ML, dead_after: int):
-    """The AuxK loss as the vSAE authors' code forms it: a latent is dead after ``dead_after`` samples in
-    which its code summed over the batch was not positive; the d/2 dead latents of largest |z| (signs kept)
-    are decoded with the decoder's bias; the squared error is divided by the residual's variance about its
-    batch mean. Members with no dead latent get 0."""
-    dim, n_latents = int(x_MBD.shape[-1]), int(latent_MBL.shape[-1])
-    fired_ML = ops.cast(ops.sum(z_MBL, axis=1) > 0, "float32")
-    since_ML = (since_fired_ML + ops.cast(ops.shape(x_MBD)[1], "float32")) * (1.0 - fired_ML)
-    dead_ML = ops.cast(since_ML >= dead_after, "float32")
-    k_aux = min(dim // 2, n_latents)
-    candidates_MBL = latent_MBL * dead_ML[:, None, :]
-    z_aux_MBL = member_topk(candidates_MBL, [k_aux] * int(x_MBD.shape[0]), by="abs") * dead_ML[:, None, :]
-    residual_MBD = ops.stop_gradient(x_MBD - x_hat_MBD)
-    error_M = ops.mean(
-        ops.sum(ops.square(residual_MBD - ops.matmul(z_aux_MBL, W_dec_MLD) - b_dec_M1D), axis=-1), axis=1
-    )
-    centred_MBD = residual_MBD - ops.mean(residual_MBD, axis=1, keepdims=True)
-    denominator_M = ops.mean(ops.sum(ops.square(centred_MBD), axis=-1), axis=1) + 1e-8
-    any_dead_M = ops.cast(ops.sum(dead_ML, axis=-1) > 0, "float32")
-    return any_dead_M * error_M / denominator_M, since_ML
-
-
-class MemberClipAdam(FusedUpdate, keras.optimizers.Adam):
-    """Adam that first scales each member's gradient (all its weights together) to norm at most ``clip_norm``,
-    as ``torch.nn.utils.clip_grad_norm_`` does for one model."""
-
-    def __init__(self, clip_norm: float, **kwargs):
-        super().__init__(**kwargs)
-        self.clip_norm = float(clip_norm)
-
-    def _clip_gradients(self, grads):
-        squares = [ops.sum(ops.reshape(ops.square(g), (ops.shape(g)[0], -1)), axis=1) for g in grads]
-        factor_M = ops.minimum(1.0, self.clip_norm / (ops.sqrt(sum(squares)) + 1e-12))
-        return [g * ops.reshape(factor_M, (-1,) + (1,) * (len(g.shape) - 1)) for g in grads]
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -274,48 +188,20 @@ def authors_schedule(rate: float, total_steps: int) -> WarmupDecay:
     return WarmupDecay(rate, total_steps, warmup, int(0.8 * total_steps))
 
 
-def input_scale(train_ND: np.ndarray, rms: float = 1.0) -> float:
-    """Factor that gives the training inputs a root-mean-square of ``rms`` per dimension
-    (mean squared norm = rms^2 times the dimension)."""
-    return float(rms * np.sqrt(train_ND.shape[1] / np.mean(np.sum(np.square(train_ND, dtype=np.float64), axis=1))))
-
-
-class SAEFit(NamedTuple):
-    """One trained SAE measured on its evaluation set (inputs in their original units)."""
-
-    kind: str
-    seed: int
-    metrics: dict
-    codes: np.ndarray  # (n_eval, latents) TopK(mu)
-    decoder: np.ndarray  # (latents, d) unit-norm decoder directions
-    history: list  # per epoch: training loss (and, where probed, validation FVE and silent fraction)
-    wall_seconds: float
-    extra_codes: np.ndarray | None = None  # codes of a second sample set, where one was given
-
-
-def epoch_batches(seeds, n: int, batch_size: int, epoch: int) -> np.ndarray:
-    """(steps * batch_size, members) row indices of one epoch: a fresh permutation per member, drawn from
-    its seed and the epoch alone; the last partial batch is dropped (a different remainder each epoch)."""
-    steps = n // batch_size
-    orders = [np.random.default_rng([int(s), 3, epoch]).permutation(n)[: steps * batch_size] for s in seeds]
-    return np.stack(orders, axis=1).astype(np.int32)
-
-
 def _member_inputs(sae: TopKSAE, x_ND: np.ndarray):
     """The same samples (original units) as every member sees them: (members, samples, dim), each scaled."""
     x = ops.convert_to_tensor(np.asarray(x_ND, "float32"))
-    return ops.broadcast_to(x, (len(sae.ks),) + tuple(x.shape)) * sae._column(sae.scale_M)
+    return ops.broadcast_to(x, (len(sae.ks),) + tuple(x.shape)) * sae.member_column(sae.scale_M)
 
 
 def _stacked(sae: TopKSAE, x_ND: np.ndarray, chunk: int = 2048):
     """(codes along unit decoder directions, reconstructions) of every member for the same samples, in chunks,
     both in the samples' original units."""
-    norms_M1L = ops.norm(sae.W_dec, axis=-1)[:, None, :]
     unscale = 1.0 / sae.scale_M[:, None, None]
     codes, recon = [], []
     for i in range(0, len(x_ND), chunk):
         z, _, _ = sae.encode(_member_inputs(sae, x_ND[i : i + chunk]))
-        codes.append(ops.convert_to_numpy(z * norms_M1L) * unscale)
+        codes.append(ops.convert_to_numpy(sae.unit_codes(z)) * unscale)
         recon.append(ops.convert_to_numpy(sae.decode(z)) * unscale)
     return np.concatenate(codes, axis=1), np.concatenate(recon, axis=1)
 
@@ -358,6 +244,7 @@ def train_members(
     dead_after: int = 10_000,
     form: str = "ours",
     clip_norm: float | None = None,
+    k_aux: KAuxRule | None = None,
     probe_ND: np.ndarray | None = None,
     count_ND: np.ndarray | None = None,
     extra_ND: np.ndarray | None = None,
@@ -366,7 +253,8 @@ def train_members(
 
     A member is a dict with ``k``, ``seed``, ``noise``, ``beta`` and ``auxk_alpha`` (the switches of
     :class:`TopKSAE`); any other keys (labels) are copied into its metrics. ``form="authors"`` also gives
-    the authors' learning-rate schedule, and ``clip_norm`` clips each member's gradient norm.
+    the authors' learning-rate schedule, and ``clip_norm`` clips each member's gradient norm. ``k_aux`` is the
+    rule for AuxK's number of dead latents (:mod:`ksc.saes.auxk`), needed where some member has ``auxk_alpha`` > 0.
     Unless ``input_rms`` is None, every member sees the samples times :func:`input_scale` of the training set
     (at its own ``rms`` where the member gives one), so the vSAE's unit-variance noise has a stated size
     relative to the inputs on every data set; metrics are in the
@@ -396,26 +284,16 @@ def train_members(
         noise=[m["noise"] for m in members],
         beta=[m["beta"] for m in members],
         auxk_alpha=[m["auxk_alpha"] for m in members],
+        k_aux=k_aux,
         warmup_steps=round(warmup_fraction * epochs * steps),
         dead_after=dead_after,
         form=form,
         scales=scales,
     )
     rate = authors_schedule(learning_rate, epochs * steps) if form == "authors" else learning_rate
-    optimizer = MemberClipAdam(clip_norm, learning_rate=rate) if clip_norm else FusedAdam(rate)
-    sae.compile(optimizer=optimizer, steps_per_execution=steps)
+    optimizer = FusedAdam(rate, member_clip_norm=clip_norm or None)
     probe = _Probe(sae, probe_ND) if probe_ND is not None else None
-    losses = []
-    for epoch in range(epochs):
-        fit = sae.fit(
-            epoch_batches(seeds, len(x_train), batch_size, epoch),
-            batch_size=batch_size,
-            shuffle=False,
-            epochs=1,
-            verbose=0,
-            callbacks=[probe] if probe else None,
-        )
-        losses.append(fit.history["loss"][0] / len(members))
+    losses = train_epochs(sae, optimizer, seeds, len(x_train), batch_size, epochs, callbacks=[probe] if probe else None)
     codes, reconstructions = _stacked(sae, eval_ND)
     counted = None
     if count_ND is not None:  # silent on the evaluation set and the counting samples; only members with a latent
@@ -426,8 +304,7 @@ def train_members(
             counted[suspects] = firing_counts(sae, count_ND, suspects)
         counted = np.where(silent, counted, 1)
     extra = _stacked(sae, extra_ND)[0] if extra_ND is not None else None
-    decoders = ops.convert_to_numpy(sae.W_dec)
-    decoders = decoders / np.maximum(np.linalg.norm(decoders, axis=-1, keepdims=True), 1e-12)
+    decoders = sae.unit_decoders()
     wall = (time.perf_counter() - start) / len(members)
     runs = []
     for m, member in enumerate(members):

@@ -7,6 +7,7 @@ from ksc.data import chaos, superposition
 from ksc.models import fused_adam, training
 from ksc.saes import kinds as sae_variants
 from ksc.saes import topk_vsae as sae
+from ksc.saes.auxk import HALF_INPUT_WIDTH as HALF
 
 pytestmark = pytest.mark.skipif(not fused_adam.enabled(), reason="the fused update runs on TensorFlow on x86-64 only")
 
@@ -50,12 +51,12 @@ def test_per_member_learning_rates_train_to_the_same_bits(monkeypatch, images):
 def test_saes_with_clipping_a_schedule_and_variants_train_to_the_same_bits(monkeypatch, planted):
     member = {"model": "vsae_mean", "k": 2, "seed": 4, "noise": 0.0, "beta": 1.0, "auxk_alpha": 1 / 32}
     clipped = lambda: sae.train_members(
-        planted.train, planted.test, [member], 32, epochs=2, batch_size=64, form="authors", clip_norm=1.0
+        planted.train, planted.test, [member], 32, epochs=2, batch_size=64, form="authors", clip_norm=1.0, k_aux=HALF
     )
     per_op, fused = both_ways(monkeypatch, clipped)
     assert np.array_equal(per_op[0].decoder, fused[0].decoder) and np.array_equal(per_op[0].codes, fused[0].codes)
     data = {"planted": (planted.train, planted.test)}
-    jump = lambda: sae_variants.train_variants(
+    jump = lambda: sae_variants.train_sae_kinds(
         "jumprelu", data, [("planted", 3.0, 4), ("planted", 1.0, 5)], 16, epochs=2
     )
     per_op, fused = both_ways(monkeypatch, jump)

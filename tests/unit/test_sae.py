@@ -5,8 +5,10 @@ import pytest
 
 from ksc.data import superposition
 from ksc.measures.metrics import cosine_similarity, firing_frequency, relative_reconstruction_bias
+from ksc.models.fused_adam import FusedAdam
 from ksc.runtime.backend import keras
 from ksc.saes import topk_vsae as sae
+from ksc.saes.auxk import HALF_INPUT_WIDTH
 
 ops = keras.ops
 
@@ -144,7 +146,7 @@ def test_members_trained_together_match_members_trained_alone(small):
 
 
 def test_auxk_loss_is_finite_and_counts_samples_since_a_latent_fired():
-    model, x = _sae(dim=6, n_latents=30, ks=(2,), auxk_alpha=1 / 32)
+    model, x = _sae(dim=6, n_latents=30, ks=(2,), auxk_alpha=1 / 32, k_aux=HALF_INPUT_WIDTH)
     model(np.arange(16)[:, None], training=True)
     since = _np(model.since_fired)[0]
     fired = _np(model.encode(x[None, :16])[0])[0].any(axis=0)
@@ -183,16 +185,15 @@ def test_authors_form_starts_short_uncentred_and_is_never_renormalised():
     model = sae.TopKSAE(small.train, 32, [2], [4], beta=1.0, form="authors")
     np.testing.assert_allclose(np.linalg.norm(_np(model.W_dec), axis=-1), sae.AUTHORS_INIT_NORM, rtol=1e-5)
     assert np.all(_np(model.b_dec) == 0)
-    fit = sae.train_members(
-        small.train, small.test, [member], 32, epochs=2, batch_size=64, form="authors", clip_norm=1.0
-    )
+    settings = dict(epochs=2, batch_size=64, k_aux=HALF_INPUT_WIDTH)
+    fit = sae.train_members(small.train, small.test, [member], 32, form="authors", clip_norm=1.0, **settings)
     assert fit[0].metrics["form"] == "authors" and np.isfinite(fit[0].metrics["fve"])
-    ours = sae.train_members(small.train, small.test, [member], 32, epochs=2, batch_size=64)
+    ours = sae.train_members(small.train, small.test, [member], 32, **settings)
     assert ours[0].metrics["fve"] != pytest.approx(fit[0].metrics["fve"], abs=1e-6)
 
 
 def test_per_member_clipping_scales_each_member_alone():
-    optimizer = sae.MemberClipAdam(1.0, learning_rate=1e-3)
+    optimizer = FusedAdam(1e-3, member_clip_norm=1.0)
     grads = [np.array([[3.0, 4.0], [0.3, 0.4]], "float32"), np.array([[0.0], [0.0]], "float32")]
     clipped = [_np(g) for g in optimizer._clip_gradients([sae.ops.convert_to_tensor(g) for g in grads])]
     np.testing.assert_allclose(clipped[0], [[0.6, 0.8], [0.3, 0.4]], rtol=1e-5)  # member 0 had norm 5, member 1 0.5
@@ -229,3 +230,34 @@ def test_counting_a_subset_of_members_matches_encoding_all_of_them():
     full = _np(model.encode(sae._member_inputs(model, x))[0])
     np.testing.assert_array_equal(sae.firing_counts(model, x), (full != 0).sum(axis=1))
     np.testing.assert_array_equal(sae.firing_counts(model, x, [2, 0]), (full[[2, 0]] != 0).sum(axis=1))
+
+
+def test_chapter_06_trains_every_auxk_member_with_k_aux_half_the_input_width_as_its_page_states(monkeypatch):
+    from pathlib import Path
+
+    from ksc.book.notebooks import defaults
+    from ksc.chapters import vsae_training
+    from ksc.pages.sae_text import k_aux_sentence
+
+    built = []
+
+    class Recording(sae.TopKSAE):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(sae, "TopKSAE", Recording)
+    tiny = dict(ks=[2], betas=[1.0], scale_rms=[], scale_k=2, authors_ks=[2], image_ks=[2], k_map=2, dim=8)
+    tiny |= dict(n_features=16, n_active=2.0, synthetic_train=128, synthetic_val=32, synthetic_test=32)
+    tiny |= dict(count_samples=64, synthetic_latents=16, overcomplete_latents=32, synthetic_epochs=1)
+    tiny |= dict(synthetic_batch_size=32, network_hidden=8, network_train=256, network_latents=16, network_epochs=1)
+    tiny |= dict(n_train=64, n_val=16, n_test=32, epochs=1, batch_size=32, image_latents=8)
+    params = defaults(Path(__file__).parents[2] / "notebooks" / "06_vsae.ipynb") | tiny
+    arms = vsae_training.train_arms(vsae_training.make_data(params), [0], params, report=lambda line: None)
+    assert vsae_training.K_AUX is HALF_INPUT_WIDTH and len(built) == len(arms.shapes) == 5
+    page = k_aux_sentence(vsae_training.K_AUX, arms.shapes)
+    assert "k_aux = min(d // 2, L)" in page
+    for (name, (dim, n_latents, ks)), model in zip(arms.shapes.items(), built):
+        assert model.auxk_M.any() and (model.dim, model.n_latents, sorted(set(model.ks))) == (dim, n_latents, ks)
+        assert model.k_aux_M == [min(dim // 2, n_latents)] * len(model.ks), name
+        assert f"{name}: {model.k_aux_M[0]} (d = {dim}, L = {n_latents})" in page

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from ksc.chapters.sota_saes import at_l0
 from ksc.data.superposition import feature_recovery, make_superposition
-from ksc.saes.kinds import VariantSAE, jump_relu, step_with_pseudo_gradient, train_variants
+from ksc.saes.auxk import TWICE_K
+from ksc.saes.kinds import VariantSAE, jump_relu, step_with_pseudo_gradient, train_sae_kinds
 
 
 def test_jumprelu_pseudo_gradients_follow_the_rectangle_kernel_formula():
@@ -60,9 +61,9 @@ def planted():
 @pytest.mark.parametrize("kind", list(DEFAULTS))
 def test_each_sae_recovers_planted_features_and_an_untrained_one_does_not(planted, kind):
     data = {"planted": (planted.train, planted.test)}
-    settings = dict(learning_rate=0.003, theta0=0.1, batch_size=64)
-    trained = train_variants(kind, data, [("planted", DEFAULTS[kind], 0)], 48, epochs=10, **settings)[0]
-    untrained = train_variants(kind, data, [("planted", DEFAULTS[kind], 0)], 48, epochs=0, **settings)[0]
+    settings = dict(learning_rate=0.003, theta0=0.1, batch_size=64, k_aux=TWICE_K)
+    trained = train_sae_kinds(kind, data, [("planted", DEFAULTS[kind], 0)], 48, epochs=10, **settings)[0]
+    untrained = train_sae_kinds(kind, data, [("planted", DEFAULTS[kind], 0)], 48, epochs=0, **settings)[0]
     found = feature_recovery(planted.features, trained.decoder, trained.codes.any(axis=0))
     assert trained.metrics["fve"] > 0.85 and found["matched_cosine"] > 0.85
     assert trained.metrics["l0"] < 8  # sparse: about 3 features fire per sample
@@ -71,8 +72,8 @@ def test_each_sae_recovers_planted_features_and_an_untrained_one_does_not(plante
 
 def test_a_member_trains_the_same_alone_and_beside_others(planted):
     data = {"planted": (planted.train[:1024], planted.test[:256])}
-    alone = train_variants("jumprelu", data, [("planted", 1.0, 5)], 16, epochs=2, theta0=0.1)[0]
-    group = train_variants("jumprelu", data, [("planted", 3.0, 4), ("planted", 1.0, 5)], 16, epochs=2, theta0=0.1)[1]
+    alone = train_sae_kinds("jumprelu", data, [("planted", 1.0, 5)], 16, epochs=2, theta0=0.1)[0]
+    group = train_sae_kinds("jumprelu", data, [("planted", 3.0, 4), ("planted", 1.0, 5)], 16, epochs=2, theta0=0.1)[1]
     np.testing.assert_allclose(alone.codes, group.codes, rtol=1e-5, atol=1e-6)
 
 
@@ -112,3 +113,59 @@ def test_gated_auxiliary_reconstruction_does_not_train_the_decoder():
     assert grads["W_enc"] is not None and np.abs(grads["W_enc"].numpy()).sum() > 0  # the gate learns from it
     for frozen in ("W_dec", "r_mag", "b_mag"):
         assert grads[frozen] is None or not np.any(grads[frozen].numpy())
+
+
+def test_every_kind_shares_the_base_start_forward_pass_and_losses():
+    """The TopK SAE, the vSAE's authors' form and the four Section 7.3 kinds all start, run and score on one base."""
+    from ksc.saes.base import MemberSAE, decoder_start
+    from ksc.saes.topk_vsae import TopKSAE
+
+    x = np.random.default_rng(2).standard_normal((64, 8)).astype("float32")
+    seeds, ks, means = [3, 7], [2, 3], np.stack([x.mean(axis=0)] * 2)
+    models = {"topk_sae": TopKSAE(x, 12, ks, seeds), "authors": TopKSAE(x, 12, ks, seeds, form="authors")}
+    coefficients = {"relu_l1": [1.0, 2.0], "topk_auxk": ks, "jumprelu": [1.0, 2.0], "gated": [1.0, 2.0]}
+    models |= {kind: VariantSAE(x, means, kind, c, seeds, 12, k_aux=TWICE_K) for kind, c in coefficients.items()}
+    for name, model in models.items():  # the same decoder draw for the same seeds, the encoder its transpose
+        W = model.W_dec.numpy()
+        length = 0.1 if name in ("relu_l1", "authors") else 1.0
+        np.testing.assert_array_equal(W, decoder_start(seeds, 12, 8, length).astype("float32"), err_msg=name)
+        np.testing.assert_array_equal(model.W_enc.numpy(), np.swapaxes(W, 1, 2), err_msg=name)
+        assert not model.b_enc.numpy().any()
+    np.testing.assert_allclose(10 * decoder_start(seeds, 12, 8, 0.1), decoder_start(seeds, 12, 8), rtol=1e-12)
+    for cls in (TopKSAE, VariantSAE):  # one forward pass and loss, one decode, one warm-up, one AuxK wiring
+        for shared in ("call", "decode", "warmup_ramp", "_auxk", "unit_decoders"):
+            assert getattr(cls, shared) is getattr(MemberSAE, shared), (cls.__name__, shared)
+    # a TopK SAE and chapter 09's TopK + AuxK with the same seeds, k, start and k_aux rule: the same losses, bit for bit
+    auxk = dict(auxk_alpha=1 / 32, k_aux=TWICE_K, dead_after=0)
+    topk = TopKSAE(x, 12, ks, seeds, **auxk)
+    kind = VariantSAE(x, means, "topk_auxk", ks, seeds, 12, **auxk)
+    rows = np.stack([np.arange(16), np.arange(16, 32)], axis=1)
+    losses = []
+    for model in (topk, kind):
+        model(rows, training=True)
+        losses.append([float(loss.numpy()) for loss in model.losses])
+    assert len(losses[0]) == 2 and losses[0][1] > 0  # reconstruction and AuxK (dead after 0 samples: it acts)
+    assert losses[0] == losses[1]
+
+
+def test_chapter_09_trains_topk_auxk_with_k_aux_twice_k_as_its_page_states(monkeypatch):
+    from ksc.chapters import sota_saes
+    from ksc.data import chaos
+    from ksc.pages.sae_text import k_aux_sentence
+    from ksc.saes import kinds
+
+    built = []
+
+    class Recording(kinds.VariantSAE):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(kinds, "VariantSAE", Recording)
+    data = {"logistic": chaos.make_splits("logistic", 64, 16, 32, r=3.99, seed=0)}
+    sota_saes.train_grid("topk_auxk", data, [2, 40], [0], 48, epochs=1, batch_size=32)
+    (model,) = built
+    assert model.auxk_M.all() and sota_saes.K_AUX is TWICE_K
+    assert model.k_aux_M == [min(2 * k, 48) for k in (2, 40)] == [4, 48]
+    page = k_aux_sentence(sota_saes.K_AUX, sota_saes.auxk_shapes(data, ["topk_auxk"], [2, 40], 48, 64, 5))
+    assert "k_aux = min(2k, L)" in page and ": 4 at k = 2, 48 at k = 40 (d = 784, L = 48)" in page

@@ -37,7 +37,16 @@ LATENT = "latent"  # the name of the latent Dense layer in ksc.models.architectu
 
 class AuxKMembers(MemberAutoencoder):
     """Member autoencoders trained with the AuxK loss on their latent layer (``auxk_alpha``: one weight for all
-    members or one per member)."""
+    members or one per member; ``k_aux``: the number of dead units let in, an explicit argument).
+
+    This is not the SAEs' AuxK (:func:`ksc.saes.auxk.auxk_loss`) and does not compute the same numbers: V3's decoder
+    is a network, not one matrix, so here (1) the candidates are the dead units' raw pre-activations, negative ones
+    included (the SAEs': ReLU of them); (2) the top ``k_aux`` are added to the living code (its gradient stopped) and
+    decoded by the network, and the auxiliary loss is that reconstruction's mean squared error against the image (the
+    SAEs': the dead latents alone decode the residual, the error divided by the residual's squared norm); (3) a unit
+    fires where its |latent| reaches ``ksc.measures.metrics.THRESHOLD`` on a valid row (the SAEs': a code above 0) and
+    is dead from ``dead_after`` samples on, counted before the batch (the SAEs': after more than ``dead_after``,
+    counting the batch); (4) a member without dead units adds 0."""
 
     def __init__(self, references, ks, images, dropout_seeds=None, k_aux=64, auxk_alpha=1 / 32, dead_after=2000):
         super().__init__(references, ks, images, dropout_seeds)
