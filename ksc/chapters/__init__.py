@@ -1,7 +1,8 @@
-"""Analysis that serves one chapter, named like the chapter.
+"""Analysis that serves one chapter, named like the chapter without its number; each returns data, never Markdown.
 
-``divergence`` (05), ``vsae`` (06, with ``vsae_code_differences.csv``), ``sota_saes`` (09),
-``training_controls`` (10), ``ablations`` (11), ``randomness`` (12), ``performance`` (89 and 95: training speed,
-chapter times against budgets). Chapters 00-04, 07 and 08 need nothing beyond the shared layers. Imports only
-the layers below (``evidence`` included: a chapter compares its numbers with the paper's).
+``data`` (00), ``evolution`` (01), ``k_ablation`` (02), ``fair_baselines`` (03), ``henon`` (04), ``divergence`` (05),
+``vsae``, ``vsae_training`` and ``vsae_diagnostics`` (06, with ``vsae_code_differences.csv``), ``controls`` (07),
+``flows`` (08), ``sota_saes`` (09), ``training_controls/`` (10, one module per section), ``ablations/`` (11),
+``randomness`` (12), ``train_speed`` (89), ``performance`` (95). Imports only the layers below (``evidence``
+included: a chapter compares its numbers with the paper's).
 """

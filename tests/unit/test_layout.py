@@ -5,6 +5,8 @@ also one placed inside a function: an import moved into a function to dodge a cy
 """
 
 import ast
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,9 +41,13 @@ def _modules() -> dict[str, Path]:
 
 def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     """The ksc modules ``name`` imports, anywhere in its source; ``from pkg import mod`` counts as ``pkg.mod``."""
+    return _imports_of_source(name, path.read_text(), known, path)
+
+
+def _imports_of_source(name: str, source: str, known: set[str], path: Path) -> set[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "ksc"}
         elif isinstance(node, ast.ImportFrom):
@@ -122,3 +128,47 @@ def test_the_layer_checks_fail_on_an_upward_import_a_cycle_and_an_import_inside_
     made_up = {"ksc.data.m": found, "ksc.book.build": {"ksc.data.m"}}
     assert _upward(made_up) == ["ksc.data.m (data) imports ksc.book.build (book)"]
     assert _cycles(made_up) == ["ksc.book.build -> ksc.data.m -> ksc.book.build"]
+
+
+def _notebook_imports(path: Path, known: set[str]) -> set[str]:
+    """The ksc modules a notebook's code cells import."""
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    module = path.with_suffix(".py")
+    return _imports_of_source("notebook", code, known, module)
+
+
+def chapters_using(known: set[str]) -> dict[str, list[str]]:
+    """Subpackage -> the chapters (notebook numbers) whose notebook imports from it directly."""
+    using = {layer: set() for layer in LAYERS}
+    for notebook in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for module in _notebook_imports(notebook, known) - TOP_LEVEL:
+            using[module.split(".")[1]].add(notebook.stem[:2])
+    return {layer: sorted(stems) for layer, stems in using.items()}
+
+
+def _readme_rows() -> dict[str, str]:
+    """Subpackage -> the 'chapters' cell of the README's table of subpackages."""
+    rows = re.findall(r"^\| `ksc\.(\w+)` \| .*? \| (.*?) \|$", (ROOT / "README.md").read_text(), flags=re.M)
+    return dict(rows)
+
+
+def test_readme_names_every_subpackage_with_the_chapters_that_use_it(graph):
+    rows = _readme_rows()
+    assert set(rows) == set(LAYERS), "README's table of subpackages lists exactly the subpackages"
+    for layer, stems in chapters_using(set(graph)).items():
+        assert rows[layer] == (", ".join(stems) or "none"), f"README row of ksc.{layer}: chapters {stems}"
+
+
+def test_modules_stay_small_and_notebooks_thin():
+    """No module over 600 lines; a notebook's code cells at most 150 lines, 120 on average over the book."""
+    long_modules = {m: n for m, p in _modules().items() if (n := len(p.read_text().splitlines())) > 600}
+    assert long_modules == {}, f"split these modules: {long_modules}"
+    code_lines = {}
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        code_lines[notebook.stem] = sum(
+            len("".join(c["source"]).splitlines()) for c in cells if c["cell_type"] == "code"
+        )
+    assert max(code_lines.values()) <= 150, f"move analysis into ksc.chapters: {code_lines}"
+    assert sum(code_lines.values()) / len(code_lines) <= 120, code_lines
