@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from ksc.data.network_activations import activation_probes, sparse_probing, targeted_probe_perturbation
 from ksc.evidence import claims
 
 FVE_MARGIN = 0.05  # the registry's "slightly lower": an FVE gap between 0 and 0.05
@@ -276,8 +277,6 @@ def one_sample_p(values: np.ndarray) -> float:
 def probing_scores(fits: list, runs: pd.DataFrame, acts, probes: list, n_ablate: int) -> pd.DataFrame:
     """``runs`` (rows of the network arm) with sparse probing and TPP (:mod:`ksc.data.network_activations`) added;
     each row's fit is ``fits[row.member]``; latents are chosen on the validation activations' codes."""
-    from ksc.data.network_activations import sparse_probing, targeted_probe_perturbation
-
     rows = []
     for member in runs.member:
         fit = fits[member]
@@ -294,8 +293,6 @@ def scored_headline(
 ) -> pd.DataFrame:
     """:func:`headline`'s runs, those on the network's activations with sparse probing and TPP added
     (:func:`probing_scores`, probes fitted on the network's training activations)."""
-    from ksc.data.network_activations import activation_probes
-
     runs = headline(table, chosen, input_rms)
     probes = activation_probes(network.train, network.y_train)
     on_network = runs.dataset == "network"

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ksc.chapters.ablations.variants import scale_variants, train_variants
+from ksc.evidence.claims import summarise
 from ksc.measures.stats import compare_two
 
 QUANTITIES = ("dead_fraction", "variance", "scale_free_variance", "fve")
@@ -152,8 +153,6 @@ def heat_map(runs: pd.DataFrame, quantity: str, dataset: str, alphas, betas, ome
 
 def claim_summary(properties: pd.DataFrame) -> pd.DataFrame:
     """The Section 5.4 properties of trained V4 on logistic images, in the long form ``claims.compare`` reads."""
-    from ksc.evidence.claims import summarise
-
     v4 = properties[(properties.training == "trained") & (properties.variant == REFERENCE)]
     return summarise(v4[v4.dataset == CHAOTIC].assign(model="v4 (logistic)"), ["mean_abs_derivative", "fixed_points"])
 

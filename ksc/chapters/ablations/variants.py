@@ -24,8 +24,10 @@ from keras import ops
 from scipy.special import ndtr
 
 from ksc.measures.metrics import fve, latent_metrics, mean_predictor_mse, mse
+from ksc.models.architectures import build_model
 from ksc.models.layers import TargetVarianceRegularizer
 from ksc.models.members import MemberAutoencoder, member_topk, variance_gap
+from ksc.models.training import train_many
 from ksc.runtime.backend import keras
 
 FAMILIES = ("chaos", "relu", "leaky_relu", "elu", "gelu", "tanh")
@@ -261,8 +263,6 @@ class EpochClock(keras.callbacks.Callback):
 
 def parameter_count(variant: Variant) -> int:
     """Trainable parameters of the Keras model of the variant's kind at its width (the activation has none)."""
-    from ksc.models.architectures import build_model
-
     kind = "v4" if variant.activation == "chaos" else ("v3" if variant.topk else "dense_relu")
     return int(build_model(kind, latent_dim=variant.latent_dim, k=variant.kept).model.count_params())
 
@@ -275,8 +275,6 @@ def train_variants(variants, data: dict, seeds, **settings) -> tuple[pd.DataFram
     activation properties of each run trained and of V4's untrained (column ``training``), and every run's latent
     metrics and FVE at its initial weights (the null reference: what the architecture gives before any learning).
     """
-    from ksc.models.training import train_many
-
     widths = {v.latent_dim for v in variants}
     if len(widths) != 1:
         raise ValueError(f"variants trained together need one latent width, got {sorted(widths)}")
