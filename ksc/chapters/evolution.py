@@ -2,7 +2,7 @@
 Sections 5 and 6.1, the variants next to their main run and the check that V3's Top-K selection cannot matter.
 
 A run configuration is ``label -> (model name, model settings)``; a variant's label differs from its model name
-(``v4 [top-k by value]``). :func:`train_configurations` and :func:`training_seconds` serve chapter 03 as well.
+(``v4 [top-k by value]``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ksc.data.chaos import Splits
 from ksc.evidence import claims
 from ksc.models.architectures import pre_topk_latents
 from ksc.models.layers import topk_mask
-from ksc.models.training import Fit, train_many
+from ksc.models.training import Fit
 
 MAIN_MODELS = ["v1", "v2", "v3", "v4"]
 QUANTITIES = [
@@ -46,26 +46,6 @@ def configurations(latent_dim: int, k: int, topk_by: str, variance_penalty: str,
         if variance_penalty != "code":
             configs["v4 [code's penalty]"] = ("v4", {**settings, "variance_penalty": "code"})
     return configs
-
-
-def train_configurations(configs: dict, data, seeds, **train_kwargs) -> list[Fit]:
-    """Every configuration trained for every seed: one :func:`~ksc.models.training.train_many` computation per
-    configuration (all its seeds together); the fits in configuration order, seeds in order within each.
-
-    ``data`` is one :class:`~ksc.data.chaos.Splits` or one per seed; ``train_kwargs`` (epochs, batch size, learning
-    rate) go to every computation."""
-    fits = []
-    for label, (name, settings) in configs.items():
-        fits += train_many(name, data, seeds=seeds, labels=label, **train_kwargs, **settings)
-    return fits
-
-
-def training_seconds(fits: list[Fit]) -> dict[str, float]:
-    """Wall seconds spent on each label's runs (summed over its seeds), in the order the labels first appear."""
-    seconds = {}
-    for fit in fits:
-        seconds[fit.model_name] = seconds.get(fit.model_name, 0) + fit.wall_seconds
-    return seconds
 
 
 def histories(fits: list[Fit]) -> pd.DataFrame:

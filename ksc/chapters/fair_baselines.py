@@ -1,8 +1,8 @@
 """Chapter 03's analysis: V4 and the dense ReLU baselines of two sizes over seeds (each seed on its own draw of the
 images), both t-tests for every pair, the long stability run and the measured rows of the draft's claims.
 
-Training goes through chapter 01's :func:`~ksc.chapters.evolution.train_configurations` (imported here): one
-computation per model, all seeds together.
+Training goes through :func:`~ksc.models.training.train_configurations`, as chapter 01's does: one computation per
+model, all seeds together.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ksc.chapters.evolution import train_configurations as train_configurations  # re-exported: trains like 01
-from ksc.chapters.evolution import training_seconds as training_seconds
 from ksc.data import chaos
 from ksc.evidence import claims
 from ksc.measures import stats

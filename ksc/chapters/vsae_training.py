@@ -185,3 +185,8 @@ def decoder_map_points(arms: Arms, chosen: pd.DataFrame, data: Data, k: int, see
     maps = {"true features (probability)": (decoder_embedding(features, data_seed), data.synthetic.probabilities)}
     maps |= {f"{m}, k={k}": (decoder_embedding(f.decoder, seed), firing_frequency(f.codes)) for m, f in first.items()}
     return maps
+
+
+def seconds_table(arms: Arms) -> pd.DataFrame:
+    """Each arm's training wall time."""
+    return pd.DataFrame([{"arm": a, "seconds": s} for a, s in arms.seconds.items()])

@@ -338,3 +338,23 @@ def stability_summary(history: pd.DataFrame, epochs: int) -> dict:
         "late_variance_mean": float(late.probe_variance.mean()),
         "late_variance_sd": float(late.probe_variance.std(ddof=1)),
     }
+
+
+def train_configurations(configs: dict, data, seeds, **train_kwargs) -> list[Fit]:
+    """Every configuration trained for every seed: one :func:`train_many` computation per
+    configuration (all its seeds together); the fits in configuration order, seeds in order within each.
+
+    ``data`` is one :class:`~ksc.data.chaos.Splits` or one per seed; ``train_kwargs`` (epochs, batch size, learning
+    rate) go to every computation."""
+    fits = []
+    for label, (name, settings) in configs.items():
+        fits += train_many(name, data, seeds=seeds, labels=label, **train_kwargs, **settings)
+    return fits
+
+
+def training_seconds(fits: list[Fit]) -> dict[str, float]:
+    """Wall seconds spent on each label's runs (summed over its seeds), in the order the labels first appear."""
+    seconds = {}
+    for fit in fits:
+        seconds[fit.model_name] = seconds.get(fit.model_name, 0) + fit.wall_seconds
+    return seconds

@@ -67,11 +67,6 @@ def trained_sentence(arms: Arms) -> str:
     return f"{n} SAEs trained in {sum(arms.seconds.values()):.1f} s"
 
 
-def seconds_table(arms: Arms) -> pd.DataFrame:
-    """Each arm's training wall time."""
-    return pd.DataFrame([{"arm": a, "seconds": s} for a, s in arms.seconds.items()])
-
-
 def verdict_paragraph(claim_table: pd.DataFrame, facts: dict) -> str:
     """The chapter's verdict from the claims table and :func:`ksc.chapters.vsae.verdict_facts`."""
     lines = [f"**Verdict.** {claims.count_sentence(claim_table, 'registry rows this chapter answers')}."]

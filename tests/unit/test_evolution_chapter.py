@@ -5,6 +5,7 @@ import pandas as pd
 
 from ksc.chapters import evolution
 from ksc.data.chaos import Splits
+from ksc.models import training
 from ksc.models.architectures import build_model
 from ksc.models.training import Fit
 from ksc.pages import evolution_text
@@ -38,16 +39,16 @@ def test_each_configuration_trains_all_seeds_in_one_computation(monkeypatch):
         calls.append((name, labels, kwargs))
         return [_fit(labels, s) for s in seeds]
 
-    monkeypatch.setattr(evolution, "train_many", train_many)
+    monkeypatch.setattr(training, "train_many", train_many)
     configs = evolution.configurations(16, 4, "abs", "draft", run_variants=True)
-    fits = evolution.train_configurations(configs, None, [0, 1], epochs=3)
+    fits = training.train_configurations(configs, None, [0, 1], epochs=3)
     assert [(f.model_name, f.seed) for f in fits] == [(label, s) for label in configs for s in (0, 1)]
     assert calls[4] == ("v4", "v4 [top-k by value]", {"epochs": 3, **configs["v4 [top-k by value]"][1]})
 
 
 def test_training_seconds_sum_each_label_and_histories_keep_model_and_seed():
     fits = [_fit("v1", 0, 1.5), _fit("v1", 1, 1.5), _fit("v2", 0, 2.0)]
-    assert evolution.training_seconds(fits) == {"v1": 3.0, "v2": 2.0}
+    assert training.training_seconds(fits) == {"v1": 3.0, "v2": 2.0}
     table = evolution.histories(fits)
     assert len(table) == 6 and list(zip(table.model, table.seed))[2:4] == [("v1", 1), ("v1", 1)]
 
