@@ -10,6 +10,7 @@ from ksc.chapters.training_controls.constant_image import FROZEN, RELU, V4
 from ksc.chapters.training_controls.learning_curves import best_learning_rates
 from ksc.chapters.training_controls.remedy_comparison import RESAMPLING
 from ksc.chapters.training_controls.trained_vs_untrained import mean_of
+from ksc.data.chaos import IMAGE_SIDE, PIXELS
 
 MEAN_IMAGE = "per-pixel mean"
 
@@ -170,7 +171,19 @@ def describe_origin_tests(
         f"{image_distances[0]:.2f} apart at frame 0 and {image_distances[-1]:.2f} at frame {n_frames - 1} "
         f"(ratio {image_distances[-1] / image_distances[0]:.2f}): with a separation of {delta:g} and a "
         f"Lyapunov exponent of {lyapunov:.3f} per iterate (estimated here) the two orbits part after about "
-        f"{parting:.0f} iterates, inside the first row of frame 0, so every frame pair is already as far apart as "
-        f"unrelated images ({unrelated_images:.2f} on average between unrelated test images). A flat latent "
+        f"{parting:.0f} iterates, {_where_orbits_part(parting, unrelated_images)}"
+    )
+
+
+def _where_orbits_part(parting: float, unrelated_images: float) -> str:
+    """Where in the chain's frames orbits part after ``parting`` iterates, and what that makes of the frame pairs."""
+    unrelated = f"({unrelated_images:.2f} on average between unrelated test images)"
+    if parting >= PIXELS:
+        frame = int(parting // PIXELS)
+        return f"only in frame {frame}, so the frame pairs before it are closer than unrelated images {unrelated}."
+    row = int(np.ceil(max(parting, 1) / IMAGE_SIDE))
+    where = "inside the first row of frame 0" if row == 1 else f"in row {row} of the {IMAGE_SIDE} rows of frame 0"
+    return (
+        f"{where}, so every frame pair is already as far apart as unrelated images {unrelated}. A flat latent "
         "trajectory is what any encoder gives on these inputs, chaotic or not."
     )

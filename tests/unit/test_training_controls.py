@@ -362,3 +362,13 @@ def test_the_mlp_probe_ends_by_early_stopping_and_its_epoch_cap_only_cuts_off_un
     monkeypatch.setattr(probes, "MLP_MAX_EPOCHS", 3)  # a cap below where early stopping ends the fit: reported
     with pytest.warns(ConvergenceWarning):
         read()
+
+
+def test_the_origin_paragraph_says_where_the_orbits_part_from_the_computed_iterates():
+    from ksc.data.chaos import IMAGE_SIDE, PIXELS
+    from ksc.pages.training_controls_text import _where_orbits_part
+
+    assert _where_orbits_part(20.0, 9.5).startswith("inside the first row of frame 0, so every frame pair")
+    assert _where_orbits_part(3.5 * IMAGE_SIDE, 9.5).startswith(f"in row 4 of the {IMAGE_SIDE} rows of frame 0")
+    later = _where_orbits_part(2.5 * PIXELS, 9.5)
+    assert later.startswith("only in frame 2") and "already as far apart" not in later and "9.50" in later
