@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.chapters.vsae import paper_count_ratio
 from ksc.chapters.vsae_training import Arms, Data
 from ksc.evidence import claims
 
@@ -82,7 +83,7 @@ def verdict_paragraph(claim_table: pd.DataFrame, facts: dict) -> str:
         lines.append(
             f"Living-latent ratio against the TopK SAE ({name}, mean over k and seeds): "
             + ", ".join(f"{r.dataset} {r.mean:.2f}" for r in part.itertuples())
-            + " (the paper: 0.18)."
+            + f" (the paper: {paper_count_ratio():.2f}, from its two counts in the registry)."
         )
     if facts["effects"] is not None:
 
