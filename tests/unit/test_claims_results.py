@@ -1,10 +1,12 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from ksc.evidence import claims
+from ksc.pages import tables
 from ksc.runtime.results import read_results, write_results
 
 
@@ -112,3 +114,41 @@ def test_a_ratio_is_judged_by_its_bootstrap_interval():
     )
     row = claims.compare(summary, ids=["s6.2h-ratio"]).iloc[0]
     assert row.verdict == "cannot tell" and row.ci_low == 0.93
+
+
+def test_shown_claims_prints_no_nan_and_folds_the_spread_into_one_column():
+    metrics = pd.DataFrame(
+        {
+            "model": ["v2"] * 3 + ["v3"] * 3,
+            "seed": [0, 1, 2] * 2,
+            "variance": [0.06, 0.058, 0.061, 0.02, 0.03, 0.025],
+            "val_loss": [0.11, 0.112, 0.109, 0.1, 0.1, 0.1],
+            "mean_predictor_mse": [0.1157] * 6,
+        }
+    )
+    ratio = pd.DataFrame(
+        [{"model": "v4 henon/v4 logistic", "quantity": "variance_ratio", "mean": 1.0, "sd": np.nan, "n": 5}]
+    ).assign(ci_low=0.93, ci_high=1.07)
+    summary = pd.concat(
+        [claims.summarise(metrics, ["variance", "val_loss", "mean_predictor_mse"]), ratio], ignore_index=True
+    )
+    table = claims.compare(summary, prefixes=["s5.2-v2-", "t1-", "s6.2h-ratio"])
+    columns = list(table.columns)
+    assert table[["floor", "ci_low", "ci_high"]].isna().any().all()  # the raw table has the NaN cells to hide
+    styler = tables.shown_claims(table)
+    shown = styler.data
+    assert list(table.columns) == columns  # the table written to the results file keeps its columns
+    assert all(styler.hide_index_)
+    assert not re.search(r"\bnan\b", styler.to_html(), flags=re.IGNORECASE)
+    assert shown.map(lambda cell: isinstance(cell, str) and cell.lower() != "nan").all().all()
+    assert not any((shown[c] == "").all() for c in shown.columns)
+    assert {"sd", "n", "ci_low", "ci_high"}.isdisjoint(shown.columns) and "spread" in shown.columns
+    by_id = shown.set_index("id")
+    row = table.set_index("id").loc["s6.2h-ratio"]
+    assert f"95 % CI {row.ci_low:.4g}–{row.ci_high:.4g}" in by_id.loc["s6.2h-ratio", "spread"]
+    row = table.set_index("id").loc["t1-v2-variance"]
+    assert by_id.loc["t1-v2-variance", "spread"] == f"± {row.sd:.4g} (n = {row.n})"
+    assert by_id.loc["t1-v1-variance", "spread"] == "" and by_id.loc["t1-v1-variance", "measured"] == ""
+    # the floor of the one reconstruction claim, and no floor column where no claim has one
+    assert by_id.loc["s5.2-v2-valloss", "floor"] != "" and by_id.loc["t1-v2-variance", "floor"] == ""
+    assert "floor" not in tables.shown_claims(claims.compare(summary, ids=["s6.2h-ratio"])).data.columns
