@@ -1,5 +1,6 @@
 """Chapter 03's analysis: V4 and the dense ReLU baselines of two sizes over seeds (each seed on its own draw of the
-images), both t-tests for every pair, the long stability run and the measured rows of the draft's claims.
+images), both t-tests for every pair, the long stability run, the measured rows of the draft's claims, and the same
+three models untrained and trained on uniform noise as the ledger's null references for them (:func:`null_runs`).
 
 Training goes through :func:`~ksc.models.training.train_configurations`, as chapter 01's does: one computation per
 model, all seeds together.
@@ -10,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.chapters.training_controls.diagnostics import untrained
 from ksc.data import chaos
 from ksc.evidence import claims
 from ksc.measures import stats
-from ksc.models.training import Fit, train_many
+from ksc.models.training import Fit, train_configurations, train_many
 
 QUANTITIES = [
     "variance",
@@ -28,6 +30,7 @@ QUANTITIES = [
 TESTED_QUANTITIES = ("variance", "dead_fraction", "val_loss", "fve")
 TEST_COLUMNS = ["quantity", "comparison", "test", "difference", "ci_low", "ci_high", "t", "df", "p", "cohens_d"]
 STABILITY_LABEL = "v4 (stability)"
+NULL_QUANTITIES = ("variance", "dead_fraction", "dead_units", "sparsity", "active_per_sample", "fve")
 
 
 def seed_datasets(
@@ -99,3 +102,29 @@ def measured_rows(
         ],
         ignore_index=True,
     )
+
+
+def null_runs(configs: dict, datasets: list[chaos.Splits], seeds, noise_seed: int, **train_kwargs) -> pd.DataFrame:
+    """Each configuration for each seed at its initial weights (measured on that seed's logistic images) and trained
+    on uniform-noise images (seed i on the noise drawn with ``noise_seed + i``): one row per run, ``null`` saying
+    which. The ledger reads them (table ``nulls``, :func:`null_references`) as the null references of these models."""
+    rows = []
+    for label, (name, settings) in configs.items():
+        for data, seed in zip(datasets, seeds):
+            metrics, _ = untrained(name, data, seed, label=label, **settings)
+            rows.append({**metrics, "null": "untrained"})
+    n_train, n_val, n_test = (len(part) for part in datasets[0])
+    noise = [chaos.make_splits("noise", n_train, n_val, n_test, seed=noise_seed + i) for i in range(len(seeds))]
+    rows += [{**fit.metrics, "null": "on noise"} for fit in train_configurations(configs, noise, seeds, **train_kwargs)]
+    return pd.DataFrame(rows)
+
+
+def null_references(runs: pd.DataFrame) -> pd.DataFrame:
+    """The null references in the ledger's form (reference, model, quantity, value, source): per model and null, the
+    mean of each quantity over seeds and the seed spread of the variance (``variance_sd``)."""
+    rows = []
+    for (null, model), group in runs.groupby(["null", "model"], sort=False):
+        reference = f"untrained {model}" if null == "untrained" else f"{model} on noise"
+        values = {q: float(group[q].mean()) for q in NULL_QUANTITIES} | {"variance_sd": float(group.variance.std())}
+        rows += [(reference, model, q, v, "03_fair_baselines") for q, v in values.items()]
+    return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])

@@ -25,16 +25,18 @@ def train_remedies(fits: dict, data: dict, grid, auxk_alphas, k_aux: int, resamp
     each weight in ``auxk_alphas`` (every weight, data set and seed as one computation) and V3 with resampling after
     ``resample_epochs``, each on every (data set, seed) of ``grid``; ``settings`` are section 1's training settings.
 
-    One row per variant and run: the fit's metrics, ``variant``, ``dataset`` and ``seed`` (resampled runs also have
+    One row per variant and run: the fit's metrics, ``variant`` (the name shown), its ``architecture``, ``remedy``
+    (none, AuxK or resampling) and ``auxk_alpha``, ``dataset`` and ``seed`` (resampled runs also have
     ``resampled_units`` and ``resampled_dead_again``)."""
     rows = []
 
-    def add(label, variant_fits):
+    def add(label, variant_fits, architecture="v3", remedy="none", alpha=float("nan")):
         for (dataset, s), fit in zip(grid, variant_fits):
-            rows.append({**fit.metrics, "variant": label, "dataset": dataset, "seed": s})
+            parts = {"architecture": architecture, "remedy": remedy, "auxk_alpha": alpha}
+            rows.append({**fit.metrics, "variant": label, **parts, "dataset": dataset, "seed": s})
 
     for name in ("v3", "v4"):
-        add(name, [fits[name, d, s] for d, s in grid])
+        add(name, [fits[name, d, s] for d, s in grid], architecture=name)
     labels = [f"v3 on {d}" for d, _ in grid]
     auxk_fits = train_v3(
         "auxk",
@@ -46,7 +48,7 @@ def train_remedies(fits: dict, data: dict, grid, auxk_alphas, k_aux: int, resamp
         **settings,
     )
     for i, alpha in enumerate(auxk_alphas):
-        add(auxk_label(alpha), auxk_fits[i * len(grid) : (i + 1) * len(grid)])
+        add(auxk_label(alpha), auxk_fits[i * len(grid) : (i + 1) * len(grid)], remedy="AuxK", alpha=alpha)
     resampled = train_v3(
         "resample",
         [data[d] for d, _ in grid],
@@ -55,7 +57,7 @@ def train_remedies(fits: dict, data: dict, grid, auxk_alphas, k_aux: int, resamp
         labels=labels,
         **settings,
     )
-    add(RESAMPLING, resampled)
+    add(RESAMPLING, resampled, remedy="resampling")
     return pd.DataFrame(rows)
 
 
