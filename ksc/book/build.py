@@ -118,7 +118,7 @@ def build(
     if not file_params:  # at the paper's defaults every claim a chapter selects must get a measurement
         problems = audit(work / "book" / "results", [nb.stem for nb, _ in plan])
         if problems:
-            raise ChapterFailed("claims left unmeasured at the paper's defaults: " + "; ".join(problems))
+            raise ChapterFailed("evidence missing at the paper's defaults: " + "; ".join(problems))
     start = time.perf_counter()
     index = render(assemble_site(work, output / "_build" / "site", root), output)
     log(f"website rendered in {time.perf_counter() - start:.1f} s: {index}")
@@ -183,7 +183,8 @@ def _failure(outcome, chapters_dir: Path) -> str:
 
 
 def audit(results_dir: Path, stems) -> list[str]:
-    """Chapters without a results file, and claims a chapter selected but did not measure."""
+    """Chapters without a results file, claims a chapter selected but did not measure, and conclusions the ledger
+    could not judge (at the paper's defaults every chapter ran, so *not measured* means evidence went missing)."""
     problems = []
     for stem in stems:
         record = chapter_results(results_dir, stem, missing_ok=True)
@@ -193,4 +194,8 @@ def audit(results_dir: Path, stems) -> list[str]:
         claims = record["claims"]
         if not claims.empty:
             problems += [f"{stem}: {claim_id}" for claim_id in claims.id[claims.verdict == "not measured"]]
+        judged = record["tables"].get("conclusions")
+        if judged is not None and not judged.empty:
+            unjudged = judged[judged.verdict == "not measured"]
+            problems += [f"{stem}: conclusion {r.id} not measured ({r.why})" for r in unjudged.itertuples()]
     return problems

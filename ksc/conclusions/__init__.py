@@ -1,7 +1,11 @@
 """The papers' conclusions, judged from the evidence the chapters measured.
 
 ``conclusions.csv`` holds one row per sentence of a paper that asserts a result: where it is (section and
-line of the seed), the statement in our words, the evidence it needs and its decision rule in words.
+line of the seed), the statement in our words, the evidence it needs, its decision rule in words, and its
+``basis``: ``measured`` for a verdict that the evidence decides, or what else fixes it whatever is measured (``the
+paper's own text``: two of its statements contradict each other, or the rule reads only the paper's values;
+``arithmetic``; ``the model's construction``: any model of that kind passes), or ``none`` (not testable here).
+Verdicts of another basis than ``measured`` are shown and counted apart.
 Each rule is one function, registered under the conclusion's id in ``RULES`` (:mod:`ksc.conclusions.judging`) by
 the module of its paper and theme: ``ksc_architecture`` (chapters 01-07), ``ksc_controls`` (09 and 10),
 ``ksc_ablations`` (11), ``ksc_randomness`` (12) and ``vsae_paper`` (06). A rule reads the results files through
@@ -102,6 +106,7 @@ def evaluate(results_dir, ledger_table: pd.DataFrame, distinct_table: pd.DataFra
                 "why": judged.why,
                 "rule": conclusion.rule,
                 "evidence": conclusion.evidence,
+                "basis": conclusion.basis,
             }
         )
     return pd.DataFrame(rows)

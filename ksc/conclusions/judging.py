@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ksc.evidence.claims import interval
+from ksc.runtime import declarations
 from ksc.runtime.results import chapter_results
 
 VERDICTS = (
@@ -49,19 +50,31 @@ class Evidence:
             raise Missing(f"no results file for {chapter}")
         return record
 
+    def parameter(self, chapter: str, name: str):
+        """A parameter the chapter ran with; absent from a chapter that ran stops the build."""
+        parameters = self.record(chapter).get("parameters", {})
+        if name not in parameters:
+            raise declarations.MissingEvidence(f"{chapter} recorded no parameter {name!r}")
+        return parameters[name]
+
     def metrics(self, chapter: str) -> pd.DataFrame:
-        frame = self.record(chapter)["metrics"]
-        if frame.empty:
-            raise Missing(f"{chapter} recorded no metrics")
-        return frame
+        """The chapter's per-run table, held to its declaration (``ksc/runtime/tables.csv``)."""
+        return self.table(chapter, "metrics")
 
     def table(self, chapter: str, name: str) -> pd.DataFrame:
-        tables = self.record(chapter)["tables"]
-        if name not in tables:
-            raise Missing(f"{chapter} recorded no table {name!r}")
-        return tables[name]
+        """A declared table of a chapter that ran; a chapter that did not run is :class:`Missing` (*not measured*),
+        a declared table, column or label absent from one that ran stops the build
+        (:class:`ksc.runtime.declarations.MissingEvidence`)."""
+        declarations.declared(chapter, name)
+        return declarations.table(self.record(chapter), name)
+
+    def rows(self, chapter: str, name: str, **labels) -> pd.DataFrame:
+        """The rows of a declared table with the given labels; none stops the build (MissingEvidence)."""
+        return declarations.rows(self.table(chapter, name), f"{chapter}/{name}", **labels)
 
     def claim(self, claim_id: str):
+        if claim_id not in self.ledger.index:
+            raise Missing(f"the ledger has no claim {claim_id}")
         row = self.ledger.loc[claim_id]
         if not np.isfinite(row.measured):
             raise Missing(f"claim {claim_id} was not measured")
@@ -73,17 +86,11 @@ class Evidence:
         return self.distinct.loc[key]
 
     def controls(self) -> pd.DataFrame:
-        """Chapter 07's per-run metrics with architecture and data set columns."""
-        runs = self.metrics("07_controls")
-        return runs.assign(
-            architecture=runs.model.str.split(" on ").str[0], dataset=runs.model.str.split(" on ").str[1]
-        )
+        """Chapter 07's per-run metrics (its ``architecture`` and ``dataset`` columns name each run)."""
+        return self.metrics("07_controls")
 
     def control_mean(self, architecture: str, dataset: str, quantity: str) -> float:
-        runs = self.controls()
-        picked = runs[(runs.architecture == architecture) & (runs.dataset == dataset)]
-        if picked.empty:
-            raise Missing(f"chapter 07 did not train {architecture} on {dataset}")
+        picked = self.rows("07_controls", "metrics", architecture=architecture, dataset=dataset)
         return float(picked[quantity].mean())
 
 

@@ -145,8 +145,8 @@ def _scaling(ev: Evidence, dataset: str) -> Judgement:
     ratios = [f"{w}: x{cost.loc[w, 'v4_over_relu']:.2f}" for w in widths if w in cost.index]
     if ratios:
         why += "; V4's training time per model-run over the ReLU models' " + ", ".join(ratios)
-    untrained = ev.record("11_ablations")["tables"].get("scale_untrained")
-    if untrained is not None and not untrained.empty:
+    untrained = ev.table("11_ablations", "scale_untrained")
+    if not untrained.empty:
         null, null_why, _ = _scaling_verdict(untrained, dataset)
         passes = " (the architecture meets it before learning anything)" if null == verdict == "supported" else ""
         why += f". The same networks untrained: {null}{passes}: {null_why}"

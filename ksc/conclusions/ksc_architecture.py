@@ -33,10 +33,13 @@ def _reconstruction(ev: Evidence) -> Judgement:
     if fve.empty:
         raise Missing("chapter 03 trained no V4")
     mean, low, high = mean_and_interval(fve)
-    claim = ev.ledger.loc["abs-v4-valloss"]
+    try:
+        claim = ev.claim("abs-v4-valloss")
+    except Missing:  # judged from chapter 03 alone (chapter_verdicts), without the ledger's row
+        claim = None
     own = (
-        f"; the draft's own 0.126 is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
-        if np.isfinite(claim.floor)
+        f"; the draft's own {claim.claimed:g} is FVE {1 - claim.claimed / claim.floor:+.3f} against the mean image"
+        if claim is not None and np.isfinite(claim.floor)
         else ""
     )
     why = f"V4's test FVE {mean:+.3f} (95 % interval {low:+.3f} to {high:+.3f}, {len(fve)} seeds){own}"
@@ -81,7 +84,7 @@ def _divergence(ev: Evidence) -> Judgement:
 @rule("ksc-first-architecture")
 def _first_architecture(ev: Evidence) -> Judgement:
     sae_runs = ev.metrics("06_vsae")
-    latents = ev.record("06_vsae")["parameters"]["image_latents"]
+    latents = ev.parameter("06_vsae", "image_latents")
     images = sae_runs[(sae_runs.dataset == "logistic") & (sae_runs.model != "v4")]
     images = images.assign(sparsity=1 - images.l0 / latents)
     evolution = ev.metrics("01_evolution")

@@ -39,12 +39,13 @@ def _trained_properties(ev: Evidence) -> Judgement:
 
 @rule("ksc-activation-critical")
 def _activation_critical(ev: Evidence) -> Judgement:
-    remedies = ev.table("10_training_controls", "remedies")
-    dead = remedies[remedies.dataset == "logistic"].groupby("variant", sort=False).dead_fraction.mean()
-    treated = dead[dead.index.str.startswith("v3 +")]
-    if "v3" not in dead or treated.empty:
-        raise Missing("chapter 10 trained no V3 with a remedy for dead units")
-    plain, best = float(dead["v3"]), float(treated.min())
+    remedies = ev.rows("10_training_controls", "remedies", dataset="logistic")
+    dead = remedies.groupby("variant", sort=False).dead_fraction.mean()
+    v3 = remedies[remedies.architecture == "v3"]
+    treated, plain_runs = dead[v3[v3.remedy != "none"].variant.unique()], v3[v3.remedy == "none"]
+    if treated.empty or plain_runs.empty:
+        raise Missing("chapter 10 trained no plain V3 or no V3 with a remedy for dead units")
+    plain, best = float(plain_runs.dead_fraction.mean()), float(treated.min())
     why = (
         f"dead fraction on logistic images: plain V3 {plain:.3f}; "
         + ", ".join(f"{variant} {value:.3f}" for variant, value in treated.items())
@@ -120,9 +121,8 @@ def _origin_divergence(ev: Evidence) -> Judgement:
 
 def _at_target_l0(ev: Evidence, dataset: str = "logistic") -> pd.DataFrame:
     """Chapter 09's per-seed values at the target L0 on one data set, at the draft's dictionary width."""
-    record = ev.record("09_sota_saes")
     matched = ev.table("09_sota_saes", "matched")
-    width = record["parameters"].get("image_latents", 128)
+    width = ev.parameter("09_sota_saes", "image_latents")
     return matched[(matched.dataset == dataset) & (matched.n_latents == width)]
 
 

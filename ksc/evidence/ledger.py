@@ -17,10 +17,12 @@ import pandas as pd
 
 from ksc.evidence import nulls
 from ksc.evidence.claims import contradict, describe_rule, load_registry, to_fve, verdict
+from ksc.runtime.declarations import table
 from ksc.runtime.results import chapter_results, every_chapter
 
 FINDINGS = (
     "reproduced, informative",
+    "reproduced, no null measured",
     "reproduced, uninformative",
     "fixed by construction",
     "partly",
@@ -28,6 +30,8 @@ FINDINGS = (
     "cannot tell",
     "the paper contradicts itself",
     "prediction met",
+    "prediction met, no null measured",
+    "prediction met, uninformative",
     "prediction not met",
     "prediction: cannot tell",
     "protocol cannot decide",
@@ -64,24 +68,37 @@ def _tolerance(row) -> float | None:
     return None if pd.isna(row.tolerance) else float(row.tolerance)
 
 
-def _nulls_passing(row, refs: pd.DataFrame, parameters: dict) -> tuple[list[str], bool]:
-    """Names of the null references that the row's rule accepts, and whether the architecture fixes the value."""
+def _as_loss(fve: float, floor: float) -> float:
+    """The loss at which a reconstruction explains ``fve`` of the logistic images' variance (mean-image MSE
+    ``floor``): how a null's FVE, measured on its own data, is set against a claimed loss."""
+    return floor * (1.0 - fve)
+
+
+def _nulls_passing(row, refs: pd.DataFrame, parameters: dict) -> tuple[list[str], bool, bool]:
+    """(the null references the row's rule accepts, whether the architecture fixes the value, whether any null
+    reference was measured for the row's model and quantity)."""
     if row.rule == "not_testable" or row.kind in ("statistic", "arithmetic"):
-        return [], False
+        return [], False, False
     passing = []
     chapter_params = parameters.get(row.chapter, {}) if isinstance(row.chapter, str) else {}
     if isinstance(row.construction, str) and row.construction:
         value = nulls.construction_value(row.construction, row.model, chapter_params)
         if value is not None and verdict(value, row.claimed, row.rule, _tolerance(row)) == "reproduced":
-            return [f"construction ({nulls.CONSTRUCTION_WHY[row.construction]}: {value:.4g})"], True
+            return [f"construction ({nulls.CONSTRUCTION_WHY[row.construction]}: {value:.4g})"], True, True
     applicable = refs[(refs.model == "*") | (refs.model == row.model)]
-    for ref in applicable[applicable.quantity == row.quantity].itertuples():
-        if ref.reference == "all-dead V1" and str(row.model).startswith("v1"):
-            continue
+    applicable = applicable[~((applicable.reference == "all-dead V1") & str(row.model).startswith("v1"))]
+    same = applicable[applicable.quantity == row.quantity]
+    for ref in same.itertuples():
         if verdict(ref.value, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced":
             shown = f"FVE {to_fve(ref.value, row.floor):+.3f}" if row.rule == "fve" else f"{ref.value:.4g}"
             passing.append(f"{ref.reference} ({shown}, {ref.source})")
-    return passing, False
+    fve_refs = applicable[applicable.quantity == "fve"] if row.rule == "fve" else applicable.iloc[:0]
+    if row.rule == "fve" and np.isfinite(row.floor):
+        for ref in fve_refs.itertuples():
+            loss = _as_loss(ref.value, row.floor)
+            if verdict(loss, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced":
+                passing.append(f"{ref.reference} (FVE {ref.value:+.3f} on its own data, {ref.source})")
+    return passing, False, bool(len(same) or len(fve_refs))
 
 
 def _finding(row) -> str:
@@ -95,13 +112,17 @@ def _finding(row) -> str:
     if row.verdict in ("not testable here", "not measured"):
         return row.verdict
     if row.kind == "prediction":
-        return {"reproduced": "prediction met", "cannot tell": "prediction: cannot tell"}.get(
-            row.verdict, "prediction not met"
-        )
+        if row.verdict != "reproduced":
+            return "prediction: cannot tell" if row.verdict == "cannot tell" else "prediction not met"
+        if row.null_passes:
+            return "prediction met, uninformative"
+        return "prediction met" if row.null_measured else "prediction met, no null measured"
     if row.verdict == "reproduced":
         if row.by_construction:
             return "fixed by construction"
-        return "reproduced, uninformative" if row.null_passes else "reproduced, informative"
+        if row.null_passes:
+            return "reproduced, uninformative"
+        return "reproduced, informative" if row.null_measured else "reproduced, no null measured"
     return row.verdict
 
 
@@ -128,6 +149,8 @@ def _reason(row) -> str:
         )
     if row.null_passes:
         reason += ". Passes too: " + "; ".join(row.null_passes)
+    elif row.verdict == "reproduced" and not row.null_measured and row.kind in ("number", "prediction"):
+        reason += f". No null reference was measured for {row.model}'s {row.quantity}"
     if isinstance(row.stand_in, str) and row.stand_in:
         reason += f". Measured on a stand-in: {row.stand_in}"
     if row.kind == "protocol":
@@ -141,7 +164,7 @@ def _reason(row) -> str:
 def build(results_dir) -> pd.DataFrame:
     """One row per registry claim: where it is, what was claimed and measured, the verdict and why."""
     registry = load_registry()
-    for column in ("construction", "stand_in"):
+    for column in ("construction", "stand_in", "parents"):
         registry[column] = registry[column].fillna("")
     ledger = registry.merge(measurements(results_dir), on="id", how="left")
     for column in ("measured", "sd", "n", "floor", "ci_low", "ci_high"):
@@ -168,8 +191,9 @@ def build(results_dir) -> pd.DataFrame:
     ]
     parameters = nulls.chapter_parameters(results_dir)
     checked = [_nulls_passing(r, refs, parameters) for r in ledger.itertuples()]
-    ledger["null_passes"] = pd.Series([passing for passing, _ in checked], index=ledger.index, dtype=object)
-    ledger["by_construction"] = [fixed for _, fixed in checked]
+    ledger["null_passes"] = pd.Series([passing for passing, _, _ in checked], index=ledger.index, dtype=object)
+    ledger["by_construction"] = [fixed for _, fixed, _ in checked]
+    ledger["null_measured"] = [measured for _, _, measured in checked]
     ledger["finding"] = [_finding(r) for r in ledger.itertuples()]
     ledger["reason"] = [
         f"judged at every k, combined by chapter 06's rule: {r.by_k}" + (f"; {_reason(r)}" if _reason(r) else "")
@@ -201,27 +225,38 @@ def build(results_dir) -> pd.DataFrame:
             "stand_in",
             "null_passes",
             "by_construction",
+            "null_measured",
+            "parents",
             "note",
         ]
     ]
 
 
 def _distance(row) -> float:
-    """How far the measurement is from a claimed value, in units of the rule's band."""
+    """How far the measurement is from a claimed value: in decades for ratios and order-of-magnitude rules (a ratio
+    of 7.9 is nearer 2.2 than 11,586), otherwise in units of the rule's band."""
     measured, claimed = row.measured, row.claimed
-    if row.rule == "fve":
-        measured, claimed = to_fve(measured, row.floor), to_fve(claimed, row.floor)
-    if row.rule == "order":
+    if row.rule == "order" or str(row.quantity).endswith("ratio"):
         if measured <= 0 or claimed <= 0:
             return float("inf")
-        return abs(np.log10(measured / claimed)) / 0.5
+        return abs(np.log10(measured / claimed))
+    if row.rule == "fve":
+        measured, claimed = to_fve(measured, row.floor), to_fve(claimed, row.floor)
     scale = abs(claimed) if row.rule == "rel" else 1.0
     return abs(measured - claimed) / max(float(row.tolerance or 0) * scale, 1e-12)
 
 
+def _judged_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that carry a group's own claims: its derived rows only where the group has nothing else."""
+    counted = rows[rows.kind != "derived"]
+    return counted if len(counted) else rows
+
+
 def _contradiction(rows: pd.DataFrame) -> str:
-    """'' or a sentence naming both values, both places and which one the measurement is nearer."""
-    judged = rows[(rows.kind != "derived") & (rows.rule != "not_testable")]
+    """'' or a sentence naming both values, both places, which one the measurement is nearer and whether either
+    reproduces."""
+    judged = _judged_rows(rows)
+    judged = judged[judged.rule != "not_testable"]
     family = judged.quantity.map(lambda q: MSE_FAMILY.get(q, q))
     for i, a in enumerate(judged.itertuples()):
         for j, b in enumerate(judged.itertuples()):
@@ -231,16 +266,16 @@ def _contradiction(rows: pd.DataFrame) -> str:
             if a.quantity != b.quantity and a.rule != "fve":
                 continue
             if contradict(a, b, floor if np.isfinite(floor) else None):
-                text = f"the paper says {a.claimed:.4g} ({a.section}) and {b.claimed:.4g} ({b.section})"
-                if a.rule in ("at_least", "at_most") and b.rule in ("at_least", "at_most"):
-                    return text.replace(
-                        f"{a.claimed:.4g} ({a.section})", f"{a.rule.replace('_', ' ')} {a.claimed:.4g} ({a.section})"
-                    ).replace(
-                        f"{b.claimed:.4g} ({b.section})", f"{b.rule.replace('_', ' ')} {b.claimed:.4g} ({b.section})"
-                    )
-                if np.isfinite(a.measured) and np.isfinite(b.measured):
-                    nearer = a if _distance(a) <= _distance(b) else b
-                    text += f"; our measurement is nearer {nearer.claimed:.4g} ({nearer.section})"
+                one_sided = a.rule in ("at_least", "at_most") and b.rule in ("at_least", "at_most")
+                first = f"{a.rule.replace('_', ' ')} {a.claimed:.4g}" if one_sided else f"{a.claimed:.4g}"
+                second = f"{b.rule.replace('_', ' ')} {b.claimed:.4g}" if one_sided else f"{b.claimed:.4g}"
+                text = f"the paper says {first} ({a.section}) and {second} ({b.section})"
+                if one_sided or not (np.isfinite(a.measured) and np.isfinite(b.measured)):
+                    return text
+                nearer = a if _distance(a) <= _distance(b) else b
+                text += f"; our measurement ({a.measured:.4g}) is nearer {nearer.claimed:.4g} ({nearer.section})"
+                if "reproduced" not in (a.verdict, b.verdict):
+                    text += ", but reproduces neither"
                 return text
     return ""
 
@@ -248,35 +283,39 @@ def _contradiction(rows: pd.DataFrame) -> str:
 def _group_finding(rows: pd.DataFrame, contradiction: str) -> str:
     if contradiction:
         return "the paper contradicts itself"
-    counted = rows[rows.kind != "derived"]
-    findings = list(dict.fromkeys(counted.finding))
+    findings = list(dict.fromkeys(_judged_rows(rows).finding))
     if len(findings) == 1:
         return findings[0]
-    if set(findings) <= {"reproduced, informative", "reproduced, uninformative", "fixed by construction"}:
-        return "fixed by construction" if "fixed by construction" in findings else "reproduced, uninformative"
+    reproduced = ("fixed by construction", "reproduced, uninformative", "reproduced, no null measured")
+    if set(findings) <= {"reproduced, informative", *reproduced}:
+        return next(finding for finding in reproduced if finding in findings)  # the weakest class of its rows
     if "not measured" in findings or "cannot tell" in findings:
         return "cannot tell"
     return "partly"
 
 
 def distinct(ledger: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct measurement: its places in the paper, the claimed values, what we measured, the finding."""
+    """One row per distinct measurement: its places in the paper, the claimed values, what we measured, the finding.
+
+    A measurement derived from others (a ratio, a gain, the best K, the paradox: registry kind ``derived``) is shown
+    right under its first parent, with ``derived_from`` naming its parents, and is not counted by :func:`tallies`.
+    """
     rows = []
     for key, group in ledger.groupby("measurement", sort=False):
         contradiction = _contradiction(group)
-        counted = group[group.kind != "derived"]
+        counted = _judged_rows(group)
+        derived = (group.kind == "derived").all()
         # the measurement shown is the one with the most seeds (the first place's, on a tie)
         lead = counted.loc[counted.n.fillna(0).idxmax()] if counted.n.notna().any() else counted.iloc[0]
         passes = sorted({p for ps in group.null_passes for p in ps})
+        under = group[group.kind == "derived"] if not derived else group.iloc[:0]
         rows.append(
             {
                 "measurement": key,
                 "source": lead.source,
                 "places": len(group),
                 "where_stated": "; ".join(f"{r.id} ({r.section})" for r in group.itertuples()),
-                "claimed": "; ".join(
-                    dict.fromkeys(f"{c:.4g}" for c in group[group.kind != "derived"].claimed.dropna())
-                ),
+                "claimed": "; ".join(dict.fromkeys(f"{c:.4g}" for c in counted.claimed.dropna())),
                 "measured": lead.measured,
                 "sd": lead.sd,
                 "n": lead.n,
@@ -285,15 +324,33 @@ def distinct(ledger: pd.DataFrame) -> pd.DataFrame:
                 "why": contradiction
                 or lead.reason + ("" if lead.null_passes or not passes else ". Passes too: " + "; ".join(passes)),
                 "stand_in": lead.stand_in,
+                "derived_from": lead.parents if derived else "",
+                "derived_here": "; ".join(f"{r.id}: {r.finding}" for r in under.itertuples()),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return _under_parents(table)
+
+
+def _under_parents(table: pd.DataFrame) -> pd.DataFrame:
+    """The derived measurements moved to just below their first parent (the registry's order otherwise)."""
+    if table.empty:
+        return table
+    is_derived = table.derived_from.astype(bool)
+    order = []
+    for position, row in table[~is_derived].iterrows():
+        order.append(position)
+        order += [p for p, r in table[is_derived].iterrows() if r.derived_from.split("; ")[0] == row.measurement]
+    order += [p for p in table.index if p not in order]
+    return table.loc[order].reset_index(drop=True)
 
 
 def tallies(distinct_table: pd.DataFrame) -> pd.DataFrame:
-    """Distinct measurements counted by finding (rows, in the order of FINDINGS) and paper (columns)."""
-    paper = distinct_table.source.map({"ksc": "KSC draft", "vsae": "vSAE paper"}).fillna(distinct_table.source)
-    counts = pd.crosstab(distinct_table.finding, paper)
+    """Distinct measurements counted by finding (rows, in the order of FINDINGS) and paper (columns); derived
+    measurements are counted with their parents, not as new ones."""
+    counted = distinct_table[~distinct_table.derived_from.astype(bool)]
+    paper = counted.source.map({"ksc": "KSC draft", "vsae": "vSAE paper"}).fillna(counted.source)
+    counts = pd.crosstab(counted.finding, paper)
     order = [f for f in FINDINGS if f in counts.index]
     counts = counts.loc[order]
     counts.loc["all distinct measurements"] = counts.sum()
@@ -317,7 +374,7 @@ def living_ratio_by_k(results_dir, variant: str = "vsae_mean") -> pd.DataFrame:
     record = chapter_results(results_dir, "06_vsae", missing_ok=True)
     if record is None:
         return pd.DataFrame()
-    ratio = paired_by_seed(record["metrics"], variant, "topk_sae", "living", "ratio")
+    ratio = paired_by_seed(table(record, "metrics"), variant, "topk_sae", "living", "ratio")
     by_k = ratio.groupby(["dataset", "k"]).value.agg(["mean", "std", "count"]).reset_index()
     pooled = ratio.groupby("dataset").value.agg(["mean", "std", "count"]).reset_index().assign(k="pooled")
     return pd.concat([by_k, pooled], ignore_index=True).rename(columns={"std": "sd", "count": "n"})

@@ -3,43 +3,59 @@
 A rule that the per-pixel-mean predictor, an all-dead network, the same model trained on uniform
 noise, or a value fixed by the architecture would pass just as well does not tell a working model from
 a broken one. The ledger applies every numeric rule to these references too and calls a reproduction
-*uninformative* (or *fixed by construction*) when one of them passes.
+*uninformative* (or *fixed by construction*) when one of them passes; a reproduction with no reference
+measured for its model and quantity is *reproduced, no null measured*, never *informative*.
 
-References, all read from the chapters' results files:
+Every reference is read from a declared table (``ksc/runtime/tables.csv``) of a chapter that ran; its ``source``
+names the chapter and the table. A chapter that ran without a declared table, column or label stops the ledger
+(:class:`ksc.runtime.declarations.MissingEvidence`); one that did not run gives no references.
 
 - ``mean image``: the per-pixel-mean predictor's MSE (FVE 0), for every reconstruction claim;
 - ``all-dead V1``: V1's own measured loss (chapter 01), for every other model's reconstruction claim;
-- ``on noise``: the same architecture trained on uniform-noise images (chapter 07, and chapter 02 for
-  every K of the sweep), for its variance, dead-unit and sparsity claims, and the same ratios formed on
-  noise;
-- ``untrained``: the same architecture at its initial weights, before any training (chapter 10), for its
-  variance, dead-unit and sparsity claims on logistic images, each K of the sweep, and the ratios between
-  architectures; and for the Section 1.2 divergence test's first distance, the same model's latent distance
-  between unrelated images (the test's frames are unrelated images from their first row on);
+- ``<architecture> on noise``: the same architecture trained on uniform-noise images (chapter 07; chapter 10 for
+  V1-V4 and dense ReLU, chapter 02 for every K of the sweep), for its variance, dead-unit, sparsity and FVE claims
+  (FVE on noise against the noise images' own mean image), its seed spread, and the ratios formed on noise;
+- ``untrained <architecture>``: the same architecture at its initial weights, before any training (chapter 10),
+  for the same quantities, each K of the sweep (and the sweep's best K and gains computed from them), and the
+  ratios between architectures; and for the Section 1.2 divergence test's first distance, the same model's
+  latent distance between unrelated images (the test's frames are unrelated images from their first row on);
+- ``untrained dense_relu_64``, ``dense_relu_64 on noise`` (and the same of chapter 03's other two models): chapter
+  03's baselines at their initial weights and trained on noise, with its seeds (table ``nulls``);
 - ``vSAE = TopK SAE`` and ``all-zero vSAE``: chapter 06's comparisons as the same model twice and as a dead vSAE
   that reconstructs the training mean would give them (computed in chapter 06, table ``nulls``);
 - ``V4 on noise`` and ``untrained V4`` for the properties of V4's activation on the pre-activations it sees
-  (chapter 11, table ``nulls``);
+  (chapter 11, table ``nulls``), and chapter 12's own references (table ``nulls``);
 - ``on noise (same L0)``: chapter 09's SAEs trained on uniform noise, read at the L0 of the comparison, for
   the Section 7.3 predictions about them;
 - ``construction``: Top-K keeps k of L units, so sparsity is 1 - k/L and k units are active whatever the
   weights; a variance that grows with K by construction shows no trend violations; 200 identical
   inputs have zero variance in every unit under any encoder.
+
+A reference of quantity ``fve`` is a fraction of variance explained: the ledger compares it with a reconstruction
+claim's FVE (the claim's loss against the logistic mean image).
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
+from ksc.measures.stats import k_sweep
+from ksc.runtime.declarations import rows as labelled
+from ksc.runtime.declarations import table
 from ksc.runtime.results import chapter_results, every_chapter
 
+COLUMNS = ["reference", "model", "quantity", "value", "source"]
 LOSS_QUANTITIES = ("val_loss", "test_mse")
-NOISE_QUANTITIES = ("variance", "dead_fraction", "sparsity", "active_per_sample", "active_variance")
-# registry model -> the architecture chapter 07 trains on noise (dense_relu there has chapter 07's latent_dim)
-NOISE_TWINS = {
+QUANTITIES = ("variance", "dead_fraction", "sparsity", "active_per_sample", "active_variance", "fve")
+SWEEP_STATEMENTS = ("variance_gain_64_96", "variance_gain_96_112", "best_score_k", "variance_trend_violations")
+# registry model -> the architecture chapters 07 and 10 train on noise and leave untrained (dense ReLU is added with
+# the chapter's own latent width, "dense_relu_<latent_dim>")
+TWINS = {
     "v1": "v1",
+    "v2": "v2",
     "v3": "v3",
     "v4": "v4",
     "K=32": "v4",
@@ -50,162 +66,202 @@ NOISE_TWINS = {
     "v4 (lorenz96)": "v4",
     "v4 (mackey_glass)": "v4",
 }
-# the 30-epoch stability run's quantities, read against V4 on noise after chapter 07's 10 epochs
-STABILITY = {"final_variance": "variance", "max_dead_units": "dead_units"}
-# registry ratio model -> (numerator, denominator) as (architecture, data set) in chapter 07
-NOISE_RATIOS = {
-    "v4/v3": (("v4", "noise"), ("v3", "noise")),
-    "v4/v3 (lorenz96)": (("v4", "noise"), ("v3", "noise")),
-    "v4/v3 (mackey_glass)": (("v4", "noise"), ("v3", "noise")),
-    "v4 henon/v4 logistic": (("v4", "noise"), ("v4", "logistic")),
+# the 30-epoch stability run's quantities, read against V4 on noise and untrained
+STABILITY = {"final_variance": "variance", "max_dead_units": "dead_units", "late_variance_sd": "variance_sd"}
+# registry ratio model -> (numerator, denominator) architectures, formed from the same null of each
+RATIOS = {
+    "v4/v3": ("v4", "v3"),
+    "v4/v3 (lorenz96)": ("v4", "v3"),
+    "v4/v3 (mackey_glass)": ("v4", "v3"),
+    "v4 henon/v4 logistic": ("v4", "v4"),
 }
-
-
-# registry model -> the architecture chapter 10 measures untrained on logistic images
-UNTRAINED_TWINS = {"v1": "v1", "v3": "v3", "v4": "v4", "K=32": "v4", "v4 logistic": "v4"}
 
 
 def _record(results_dir, chapter: str) -> dict | None:
     return chapter_results(results_dir, chapter, missing_ok=True)
 
 
-def _noise_means(results_dir) -> tuple[pd.DataFrame | None, dict]:
-    record = _record(results_dir, "07_controls")
-    if record is None or record["metrics"].empty:
-        return None, {}
-    runs = record["metrics"]
-    runs["architecture"] = runs.model.str.split(" on ").str[0]
-    runs["dataset"] = runs.model.str.split(" on ").str[1]
-    return runs.groupby(["architecture", "dataset"]).mean(numeric_only=True), record["parameters"]
+def _summaries(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture: the mean of every quantity over seeds, and the seed spread of the variance."""
+    grouped = runs.groupby("architecture")
+    means = grouped[[q for q in (*QUANTITIES, "dead_units") if q in runs]].mean()
+    means["variance_sd"] = grouped.variance.std(ddof=1)
+    return means
 
 
-def references(results_dir) -> pd.DataFrame:
-    """Long table (reference, model, quantity, value, source): the null values the measured chapters give.
-
-    ``model`` is a registry model name, or ``*`` for a reference that applies to every model.
-    """
+def _architecture_rows(means: pd.DataFrame, reference: str, latent_dim: int, source: str) -> list[tuple]:
+    """The references of one null (``reference`` names it, ``{}`` standing for the architecture) for every registry
+    model whose architecture the null has: its quantities, the stability run's, and the ratios formed on it."""
+    twins = {**TWINS, f"dense_relu_{latent_dim}": "dense_relu"}
     rows = []
-    evolution = _record(results_dir, "01_evolution")
-    if evolution is not None:
-        runs = evolution["metrics"]
-        if "mean_predictor_mse" in runs:
-            floor = float(runs.mean_predictor_mse.mean())
-            rows += [("mean image", "*", q, floor, "01_evolution") for q in LOSS_QUANTITIES]
-        v1 = runs[runs.model == "v1"]
-        rows += [
-            ("all-dead V1", "*", q, float(v1[q].mean()), "01_evolution") for q in LOSS_QUANTITIES if len(v1) and q in v1
-        ]
-    means, params = _noise_means(results_dir)
-    if means is not None:
-        twins = dict(NOISE_TWINS)
-        twins[f"dense_relu_{params.get('latent_dim', 128)}"] = "dense_relu"
-        for model, architecture in twins.items():
-            if (architecture, "noise") in means.index:
+    for model, architecture in twins.items():
+        if architecture in means.index:
+            name = reference.format(architecture)
+            quantities = (*QUANTITIES, "dead_units", "variance_sd")
+            rows += [(name, model, q, float(means.loc[architecture, q]), source) for q in quantities if q in means]
+            if model == "v4":
                 rows += [
-                    (f"{architecture} on noise", model, q, float(means.loc[(architecture, "noise"), q]), "07_controls")
-                    for q in NOISE_QUANTITIES
-                    if q in means
+                    (name, "v4 (stability)", q, float(means.loc["v4", from_q]), source)
+                    for q, from_q in STABILITY.items()
+                    if from_q in means
                 ]
-        if ("v4", "noise") in means.index:
-            rows += [
-                (
-                    "v4 on noise (10 epochs)",
-                    "v4 (stability)",
-                    q,
-                    float(means.loc[("v4", "noise"), source]),
-                    "07_controls",
-                )
-                for q, source in STABILITY.items()
-                if source in means
-            ]
-        ratios = dict(NOISE_RATIOS)
-        ratios[f"v4/dense_relu_{params.get('latent_dim', 128)}"] = (("v4", "noise"), ("dense_relu", "noise"))
-        for model, (top, bottom) in ratios.items():
-            if top in means.index and bottom in means.index:
-                rows.append(
-                    (
-                        f"{top[0]} on {top[1]} / {bottom[0]} on {bottom[1]}",
-                        model,
-                        "variance_ratio",
-                        float(means.loc[top, "variance"] / means.loc[bottom, "variance"]),
-                        "07_controls",
-                    )
-                )
-    sweep = _record(results_dir, "02_k_ablation")
-    noise = sweep["tables"].get("noise") if sweep is not None else None
-    if noise is not None and not noise.empty:
-        for row in noise.to_dict(orient="records"):
-            rows += [
-                (f"{row['model']} on noise", row["model"], q, float(row[q]), "02_k_ablation")
-                for q in ("variance", "dead_fraction", "sparsity")
-                if pd.notna(row.get(q))
-            ]
-    rows += _training_controls_references(results_dir)
-    rows += _sota_references(results_dir)
-    columns = ["reference", "model", "quantity", "value", "source"]
-    for record in every_chapter(results_dir):  # chapters that compute their own references in this form (06, 11)
-        table = record["tables"].get("nulls")
-        if table is not None and not table.empty and set(columns) <= set(table.columns):
-            rows += [tuple(r) for r in table[columns].values]
-    return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])
+    ratios = {**RATIOS, f"v4/dense_relu_{latent_dim}": ("v4", "dense_relu")}
+    for model, (top, bottom) in ratios.items():
+        if top in means.index and bottom in means.index:
+            value = float(means.loc[top, "variance"] / means.loc[bottom, "variance"])
+            name = f"{reference.format(top)} / {reference.format(bottom)}"
+            rows.append((name, model, "variance_ratio", value, source))
+    return rows
+
+
+def _sweep_rows(variance_by_k: pd.Series, latent_dim: int, reference: str, source: str) -> list[tuple]:
+    """The Section 6.2 sweep statements (best K, gains, trend) computed from a null's mean variance per K, and each
+    K's variance and score (variance / (1 - sparsity + 0.01), the sparsity of Top-K being 1 - K/L)."""
+    ks = variance_by_k.index.to_numpy()
+    per_k = pd.DataFrame(
+        {
+            "K": ks,
+            "seed": 0,
+            "variance": variance_by_k.to_numpy(),
+            "val_loss": np.nan,
+            "score": variance_by_k.to_numpy() / (ks / latent_dim + 0.01),
+        }
+    )
+    sweep, _, _ = k_sweep(per_k)
+    rows = [(reference, "K sweep", q, float(sweep[q]), source) for q in SWEEP_STATEMENTS if np.isfinite(sweep[q])]
+    for row in per_k.itertuples():
+        rows += [
+            (f"{reference} K={row.K}", f"K={row.K}", q, float(getattr(row, q)), source) for q in ("variance", "score")
+        ]
+    return rows
+
+
+def _evolution_references(results_dir) -> list[tuple]:
+    record = _record(results_dir, "01_evolution")
+    if record is None:
+        return []
+    runs, source = table(record, "metrics"), "01_evolution/metrics"
+    floor = float(runs.mean_predictor_mse.mean())
+    v1 = labelled(runs, source, model="v1")
+    return [("mean image", "*", q, floor, source) for q in LOSS_QUANTITIES] + [
+        ("all-dead V1", "*", q, float(v1[q].mean()), source) for q in LOSS_QUANTITIES
+    ]
+
+
+def _data_references(results_dir) -> list[tuple]:
+    """Chapter 00's uniform-noise images: their byte entropy, for the entropy claimed for logistic images."""
+    record = _record(results_dir, "00_data")
+    if record is None:
+        return []
+    source = "00_data/pixel_statistics"
+    noise = labelled(table(record, "pixel_statistics"), source, dataset="uniform noise (control)")
+    return [("uniform noise images", "logistic r=3.9", "byte_entropy", float(noise.byte_entropy.iloc[0]), source)]
+
+
+def _controls_references(results_dir) -> list[tuple]:
+    """Chapter 07's architectures trained on uniform noise."""
+    record = _record(results_dir, "07_controls")
+    if record is None:
+        return []
+    source = "07_controls/metrics"
+    noise = labelled(table(record, "metrics"), source, dataset="noise")
+    latent_dim = int(record["parameters"]["latent_dim"])
+    return _architecture_rows(_summaries(noise), "{} on noise", latent_dim, source)
+
+
+def _sweep_references(results_dir) -> list[tuple]:
+    """Chapter 02's V4 at every K trained on noise: each K's quantities, and the sweep's statements on noise."""
+    record = _record(results_dir, "02_k_ablation")
+    if record is None:
+        return []
+    noise, source = table(record, "noise"), "02_k_ablation/noise"
+    rows = [
+        (f"{row['model']} on noise", row["model"], q, float(row[q]), source)
+        for row in noise.to_dict(orient="records")
+        for q in ("variance", "dead_fraction", "sparsity", "fve")
+        if pd.notna(row.get(q))
+    ]
+    by_k = noise.assign(K=noise.model.str.removeprefix("K=").astype(int)).set_index("K").variance.sort_index()
+    sweep = _sweep_rows(by_k, int(record["parameters"]["latent_dim"]), "V4 on noise", source)
+    return rows + [row for row in sweep if row[2] != "variance"]  # each K's variance on noise is in the rows above
 
 
 def _training_controls_references(results_dir) -> list[tuple]:
-    """Chapter 10's architectures at their initial weights on logistic images, and the Section 1.2 model's latent
-    distance between unrelated images, as null references."""
+    """Chapter 10's architectures at their initial weights and trained on noise, its untrained V4 at every K of the
+    sweep, and the Section 1.2 model's latent distance between unrelated images."""
     record = _record(results_dir, "10_training_controls")
-    if record is None or "training" not in record["metrics"]:
+    if record is None:
         return []
-    source, runs = "10_training_controls", record["metrics"]
-    picked = runs[(runs.training == "untrained") & (runs.dataset == "logistic")]
-    means = picked.groupby("architecture").mean(numeric_only=True)
-    twins = {**UNTRAINED_TWINS, f"dense_relu_{record['parameters'].get('latent_dim', 128)}": "dense_relu"}
-    rows = [
-        (f"untrained {architecture}", model, q, float(means.loc[architecture, q]), source)
-        for model, architecture in twins.items()
-        if architecture in means.index
-        for q in NOISE_QUANTITIES
-        if q in means
-    ]
-    if "v4" in means.index:
-        rows += [
-            ("untrained v4", "v4 (stability)", q, float(means.loc["v4", source_q]), source)
-            for q, source_q in STABILITY.items()
-            if source_q in means
-        ]
-        dense = f"v4/dense_relu_{record['parameters'].get('latent_dim', 128)}"
-        for model, bottom in (("v4/v3", "v3"), (dense, "dense_relu")):
-            if bottom in means.index:
-                ratio = float(means.loc["v4", "variance"] / means.loc[bottom, "variance"])
-                rows.append((f"untrained v4 / untrained {bottom}", model, "variance_ratio", ratio, source))
-    divergence = record["tables"].get("origin_divergence")
-    if divergence is not None and "unrelated images' latent distance" in divergence:
-        distance = float(divergence["unrelated images' latent distance"].mean())
-        rows.append(("unrelated images", "origin dense-64", "first_latent_distance", distance, source))
-    k_table = record["tables"].get("k_table")
-    if k_table is not None:
-        rows += [
-            (f"untrained v4 K={int(row.K)}", f"K={int(row.K)}", "variance", float(row.untrained), source)
-            for row in k_table.itertuples()
-            if f"K={int(row.K)}" not in twins
-        ]
+    source = "10_training_controls/metrics"
+    runs = table(record, "metrics")
+    latent_dim = int(record["parameters"]["latent_dim"])
+    untrained = labelled(runs, source, training="untrained", dataset="logistic")
+    noise = labelled(runs, source, training="trained", dataset="noise")
+    rows = _architecture_rows(_summaries(untrained), "untrained {}", latent_dim, source)
+    rows += _architecture_rows(_summaries(noise), "{} on noise", latent_dim, source)
+    divergence = table(record, "origin_divergence")
+    distance = float(divergence["unrelated images' latent distance"].mean())
+    rows.append(
+        (
+            "unrelated images",
+            "origin dense-64",
+            "first_latent_distance",
+            distance,
+            "10_training_controls/origin_divergence",
+        )
+    )
+    k_table = table(record, "k_table")
+    by_k = k_table.set_index("K").untrained.sort_index()
+    rows += _sweep_rows(by_k, latent_dim, "untrained V4", "10_training_controls/k_table")
     return rows
 
 
 def _sota_references(results_dir) -> list[tuple]:
     """Chapter 09's SAEs trained on uniform noise, read at the same L0 as on logistic images."""
     record = _record(results_dir, "09_sota_saes")
-    if record is None or "matched" not in record["tables"]:
+    if record is None:
         return []
-    matched = record["tables"]["matched"]
-    width = record["parameters"].get("image_latents", 128)
-    noise = matched[(matched.dataset == "noise") & (matched.n_latents == width) & matched.read.astype(bool)]
+    source = "09_sota_saes/matched"
+    matched = table(record, "matched")
+    width = record["parameters"]["image_latents"]
+    noise = labelled(matched, source, dataset="noise", n_latents=width)
+    noise = noise[noise.read.astype(bool)]
     means = noise.groupby("model").mean(numeric_only=True)
     return [
-        (f"{kind} on noise (same L0)", f"{kind} (logistic)", q, float(means.loc[kind, q]), "09_sota_saes")
+        (f"{kind} on noise (same L0)", f"{kind} (logistic)", q, float(means.loc[kind, q]), source)
         for kind in means.index
         for q in ("variance", "dead_fraction")
     ]
+
+
+def _chapter_references(results_dir) -> list[tuple]:
+    """The chapters that compute their own references in this form (03, 06, 11, 12: table ``nulls``)."""
+    rows = []
+    for chapter in ("03_fair_baselines", "06_vsae", "11_ablations", "12_randomness"):
+        record = _record(results_dir, chapter)
+        if record is not None:
+            own = table(record, "nulls")
+            rows += [(*r[:-1], f"{chapter}/nulls") for r in own[COLUMNS].itertuples(index=False)]
+    return rows
+
+
+def references(results_dir) -> pd.DataFrame:
+    """Long table (reference, model, quantity, value, source): the null values the measured chapters give.
+
+    ``model`` is a registry model name, or ``*`` for a reference that applies to every model; ``source`` is the
+    declared table it was read from.
+    """
+    rows = (
+        _data_references(results_dir)
+        + _evolution_references(results_dir)
+        + _controls_references(results_dir)
+        + _sweep_references(results_dir)
+        + _training_controls_references(results_dir)
+        + _sota_references(results_dir)
+        + _chapter_references(results_dir)
+    )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame[np.isfinite(frame.value.astype(float))].reset_index(drop=True)
 
 
 def construction_value(kind: str, model: str, parameters: dict) -> float | None:

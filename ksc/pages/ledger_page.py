@@ -11,11 +11,18 @@ from ksc.runtime.atomic import write_atomic
 
 PAPERS = {"ksc": "KSC draft", "vsae": "vSAE paper"}
 DISTINCT_COLUMNS = ["measurement", "source", "places", "claimed", "measured", "sd", "n", "chapter", "finding", "why"]
+DISTINCT_COLUMNS += ["derived_from", "derived_here"]
 # the columns of every place a paper states a number, as the results file's claims hold them
 CLAIM_COLUMNS = ["id", "section", "model", "quantity", "claimed", "measured", "sd", "n", "verdict", "finding"]
 CLAIM_COLUMNS += ["reason", "measurement", "chapter"]
 # as the page shows them, with the null references that pass the rule
 PLACE_COLUMNS = CLAIM_COLUMNS[:11] + ["passes", "measurement", "chapter"]
+
+
+def _shown(frame: pd.DataFrame):
+    """A table as the page shows it: no column that is empty in every row, empty cells blank (not NaN), no index."""
+    kept = frame.loc[:, [c for c in frame.columns if not (frame[c].isna() | frame[c].eq("")).all()]]
+    return kept.style.hide(axis="index").format(na_rep="", precision=4)
 
 
 def overview(judged: pd.DataFrame, distinct: pd.DataFrame, ledger_table: pd.DataFrame) -> str:
@@ -27,21 +34,30 @@ def overview(judged: pd.DataFrame, distinct: pd.DataFrame, ledger_table: pd.Data
     )
 
 
+BASES = {
+    "measured": "decided by a measurement",
+    "the paper's own text": "fixed by the paper's own text",
+    "arithmetic": "fixed by arithmetic",
+    "the model's construction": "fixed by the model's construction",
+    "none": "not testable here",
+}
+
+
 def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
-    """The conclusions counted by verdict, a column per paper."""
-    return pd.crosstab(judged.verdict, judged.source.map(PAPERS))
+    """The conclusions counted by what decides them and by verdict, a column per paper."""
+    return pd.crosstab([judged.basis.map(BASES).rename("decided by"), judged.verdict], judged.source.map(PAPERS))
 
 
 def distinct_rows(distinct: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct measurement: where it is stated, claimed and measured values, finding and why."""
-    return distinct[DISTINCT_COLUMNS]
+    """One row per distinct measurement: where it is stated, claimed and measured values, finding and why; a derived
+    measurement under its first parent."""
+    return _shown(distinct[DISTINCT_COLUMNS])
 
 
 def contradictions(distinct: pd.DataFrame) -> pd.DataFrame:
     """The distinct measurements a paper gives incompatible values, with both places and why."""
-    return distinct.loc[
-        distinct.finding == "the paper contradicts itself", ["measurement", "source", "where_stated", "why"]
-    ]
+    contradicted = distinct[distinct.finding == "the paper contradicts itself"]
+    return _shown(contradicted[["measurement", "source", "where_stated", "why"]])
 
 
 def _with_passes(ledger_table: pd.DataFrame) -> pd.DataFrame:
@@ -51,12 +67,12 @@ def _with_passes(ledger_table: pd.DataFrame) -> pd.DataFrame:
 def null_passing(ledger_table: pd.DataFrame) -> pd.DataFrame:
     """The places whose rule a null reference passes too, with the references that pass."""
     passing = ledger_table[ledger_table.null_passes.str.len() > 0]
-    return _with_passes(passing)[["id", "section", "model", "quantity", "verdict", "finding", "passes"]]
+    return _shown(_with_passes(passing)[["id", "section", "model", "quantity", "verdict", "finding", "passes"]])
 
 
 def places(ledger_table: pd.DataFrame) -> pd.DataFrame:
     """Every place a paper states a number, in the registry's order, with the null references that pass its rule."""
-    return _with_passes(ledger_table)[PLACE_COLUMNS]
+    return _shown(_with_passes(ledger_table)[PLACE_COLUMNS])
 
 
 def write_files(results_dir, ledger_table: pd.DataFrame, judged: pd.DataFrame, tally: pd.DataFrame) -> None:
@@ -87,24 +103,36 @@ def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame
     ]
     names = {"ksc": "the KSC draft", "vsae": "the vSAE paper"}
     for source, group in conclusions_table.groupby("source", sort=False):
+        measured = group[group.basis == "measured"]
+        fixed = group[~group.basis.isin(["measured", "none"])]
+        untestable = group[group.basis == "none"]
+        parts = [f"decided by a measurement ({len(measured)}): " + _count_sentence(measured.verdict.value_counts())]
+        if len(fixed):
+            parts.append(
+                f"fixed whatever is measured, by the paper's own text, arithmetic or the model's construction "
+                f"({len(fixed)}): " + _count_sentence(fixed.verdict.value_counts())
+            )
+        if len(untestable):
+            parts.append(f"not testable here ({len(untestable)})")
         lines.append(
-            f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result): "
-            + _count_sentence(group.verdict.value_counts())
+            f"**Conclusions of {names.get(source, source)}** ({len(group)} sentences that assert a result). "
+            + "; ".join(parts)
             + "."
         )
         lines.append("")
-    lines += ["| conclusion (our words) | paper, section | verdict |", "|---|---|---|"]
+    lines += ["| conclusion (our words) | paper, section | verdict | decided by |", "|---|---|---|---|"]
     for row in conclusions_table.itertuples():
         lines.append(
             f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
-            f"**{row.verdict}** |"
+            f"**{row.verdict}** | {BASES.get(row.basis, row.basis)} |"
         )
     lines.append("")
     for paper in tally_table.columns:
         column = tally_table[paper].drop("all distinct measurements")
         lines.append(
             f"**Numbers of the {paper}**: {int(tally_table.loc['all distinct measurements', paper])} distinct "
-            "measurements (places that repeat one number count once): " + _count_sentence(column) + "."
+            "measurements (places that repeat one number count once; ratios, gains and other values computed from "
+            "them are counted with them): " + _count_sentence(column) + "."
         )
         lines.append("")
     return "\n".join(lines)

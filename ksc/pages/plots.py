@@ -386,6 +386,7 @@ def decoder_maps(maps: dict):
 
 FINDING_COLOURS = {
     "reproduced, informative": "#2a9d8f",
+    "reproduced, no null measured": "#76c893",
     "reproduced, uninformative": "#a8dadc",
     "fixed by construction": "#cdd5db",
     "partly": "#e9c46a",
@@ -393,6 +394,8 @@ FINDING_COLOURS = {
     "cannot tell": "#f4a261",
     "the paper contradicts itself": "#9d4edd",
     "prediction met": "#457b9d",
+    "prediction met, no null measured": "#5e81ac",
+    "prediction met, uninformative": "#a3b8cc",
     "prediction not met": "#1d3557",
     "prediction: cannot tell": "#6c8ebf",
     "protocol cannot decide": "#8d99ae",

@@ -17,13 +17,16 @@ from pathlib import Path
 import pandas as pd
 
 from ksc.runtime.atomic import json_safe, write_atomic
+from ksc.runtime.declarations import check_written
 from ksc.runtime.machine import provenance
 
 
 def write_results(
     results_dir, chapter: str, parameters: dict, metrics, claims=None, tables=None, seeds=(), wall_seconds: float = 0.0
 ) -> Path:
-    """Writes ``<results_dir>/<chapter>.json`` and returns its path."""
+    """Writes ``<results_dir>/<chapter>.json`` and returns its path, after holding the tables to their declaration
+    (:func:`ksc.runtime.declarations.check_written`: nothing is written if one is missing)."""
+    check_written(chapter, parameters, metrics, tables or {})
     record = {
         "chapter": chapter,
         "parameters": json_safe(parameters),

@@ -122,8 +122,13 @@ def test_intro_shows_the_findings_the_ledger_computed(smoke_book):
     for paper in tallies.columns:
         assert f"{int(tallies.loc['all distinct measurements', paper])} distinct" in intro
     judged = pd.DataFrame(record["tables"]["conclusions"])
-    for verdict, n in judged[judged.source == "ksc"].verdict.value_counts().items():
+    ksc = judged[judged.source == "ksc"]
+    measured = ksc[ksc.basis == "measured"]
+    assert f"decided by a measurement ({len(measured)})" in findings
+    for verdict, n in measured.verdict.value_counts().items():
         assert f"{n} {verdict}" in findings
+    fixed = ksc[~ksc.basis.isin(["measured", "none"])]
+    assert f"construction ({len(fixed)})" in findings  # verdicts no measurement could change, counted apart
     assert "What the book finds" in intro and intro.count("<tr") >= len(judged)
 
 

@@ -88,12 +88,20 @@ def test_start_checks_a_notebook_namespace_and_writes_the_values_back(tmp_path):
     chapter = start("01_evolution", namespace)
     assert chapter.parameters == {"k": 4, "latent_dim": 8, "learning_rate": 1.0, "results_dir": str(tmp_path)}
     assert isinstance(namespace["learning_rate"], float)
-    path = chapter.write(metrics=[{"model": "v4", "variance": 0.4}])
-    assert path == tmp_path / "01_evolution.json"
+    from ksc.runtime import declarations
     from ksc.runtime.results import read_results
 
+    with pytest.raises(declarations.MissingEvidence, match="01_evolution/metrics lacks the column"):
+        chapter.write(metrics=[{"model": "v4", "variance": 0.4}])  # the chapter's declared tables are missing
+    assert not (tmp_path / "01_evolution.json").exists()
+    declared = {d.table: d for d in declarations.of_chapter("01_evolution")}
+    models = ["v1", "v2", "v3", "v4"]
+    metrics = [{**dict.fromkeys(declared["metrics"].columns, 0.0), "model": m, "variance": 0.4} for m in models]
+    tables = {name: [dict.fromkeys(d.columns, 0.0)] for name, d in declared.items() if name != "metrics"}
+    path = chapter.write(metrics=metrics, tables=tables)
+    assert path == tmp_path / "01_evolution.json"
     record = read_results(path)
     assert record["parameters"] == {"k": 4, "latent_dim": 8, "learning_rate": 1.0}  # no machine path is recorded
-    assert record["metrics"].variance.tolist() == [0.4] and record["provenance"]["wall_seconds"] >= 0
+    assert record["metrics"].variance.tolist() == [0.4] * 4 and record["provenance"]["wall_seconds"] >= 0
     with pytest.raises(ParameterError, match="k = 9"):
         start("01_evolution", {"k": 9, "latent_dim": 8})

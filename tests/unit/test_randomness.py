@@ -5,12 +5,12 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import write_declared as write_results
 
 from ksc import conclusions
 from ksc.chapters import randomness
 from ksc.pages import randomness_text
 from ksc.randomness import batteries, bit_sources, nist
-from ksc.runtime.results import write_results
 
 sp80022suite = pytest.importorskip("sp80022suite")
 
