@@ -5,7 +5,8 @@ One row per (chapter, table): ``metrics`` is the chapter's per-run table, the ot
 values a key column must hold wherever the book reads rows by that label ("column: value, value; column: value";
 ``{name}`` stands for the values of the chapter's parameter ``name``, e.g. ``architecture: {models}``);
 ``when`` says when the table must be there: ``always``, ``parameter NAME`` (when that parameter is true) or
-``tool NAME`` (when that program is installed; the table is empty otherwise); ``meaning`` is one line on what a row is.
+``tool NAME, NAME`` (when those programs are installed; the table is empty otherwise); ``meaning`` is one line on
+what a row is.
 
 :func:`check_written` holds a results file to its declaration before it is written (so a chapter cannot drop a
 table the ledger reads and still write its file); :func:`table` and :func:`rows` are how the ledger, the null
@@ -52,8 +53,8 @@ class Declaration:
         kind, _, what = self.when.partition(" ")
         if kind == "parameter":
             return bool(parameters.get(what))
-        if kind == "tool":
-            return shutil.which(what) is not None
+        if kind == "tool":  # "tool a, b": when every one of the programs is installed
+            return all(shutil.which(tool.strip()) is not None for tool in what.split(","))
         return True
 
 

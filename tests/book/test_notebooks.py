@@ -14,6 +14,7 @@ from ksc.book import execute, notebooks
 from ksc.book.parameters import RULES, ParameterError
 from ksc.evidence import claims
 from ksc.evidence import ledger as ledger_module
+from ksc.randomness import batteries
 from ksc.runtime.results import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -337,4 +338,5 @@ def test_randomness_chapter_tests_every_stream_and_its_controls(smoke_book):
         "s7.1-nist-v4-threshold",
         "s7.1-nist-v4-mantissa",
     }
-    assert set(tables["nulls"].reference) == {"dense ReLU latents", "V4 trained on noise"}
+    if batteries.available("dieharder") and batteries.available("ent"):  # else no stream is judged on every battery
+        assert set(tables["nulls"].reference) == {"dense ReLU latents", "V4 trained on noise"}

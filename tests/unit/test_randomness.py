@@ -212,7 +212,14 @@ def _streams(passing: set) -> pd.DataFrame:
     for source in ("pcg64", "v4", "dense_relu", "v4_noise", "logistic_4"):
         for extraction in ("native",) if source in ("pcg64", "logistic_4") else ("threshold", "mantissa"):
             ok = (source, extraction) in passing or source == "pcg64"
-            rows.append({**_row(source, extraction, "NIST SP 800-22", ok), "passes_all": ok})
+            rows += [
+                {
+                    **_row(source, extraction, battery, ok or battery != "NIST SP 800-22"),
+                    "passes_all": ok,
+                    "measured": True,
+                }
+                for battery in randomness.BATTERIES
+            ]
     return pd.DataFrame(rows)
 
 
@@ -230,6 +237,17 @@ def test_full_entropy_rule(tmp_path, passing, verdict):
     assert judged.loc["ksc-full-entropy", "verdict"] == verdict
     if passing == {("v4", "threshold")}:
         assert "consistent with randomness" in judged.loc["ksc-full-entropy", "why"]
+
+
+def test_full_entropy_is_not_measured_when_a_battery_did_not_run(tmp_path):
+    streams = _streams({("v4", "threshold")})
+    streams["passes"] = streams.passes.astype(object)
+    streams.loc[streams.battery == "dieharder", "measured"] = False
+    streams.loc[streams.battery == "dieharder", "passes"] = None
+    write_results(tmp_path, "12_randomness", {}, pd.DataFrame({"x": [1]}), tables={"streams": streams})
+    judged = conclusions.chapter_verdicts(tmp_path, "12_randomness").set_index("id")
+    assert judged.loc["ksc-full-entropy", "verdict"] == "not measured"
+    assert "dieharder did not run" in judged.loc["ksc-full-entropy", "why"]
 
 
 def test_without_dieharder_and_ent_their_rows_say_not_measured():
