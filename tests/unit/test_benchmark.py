@@ -127,7 +127,7 @@ def speed_rows(fit_seconds, ksc_seconds):
 
 
 def test_the_performance_page_reads_the_speed_the_training_speed_page_measured(tmp_path):
-    from conftest import write_declared as write_results
+    from declared_results import write_declared as write_results
 
     speed, paper = performance.measured_speed(tmp_path)
     assert speed.empty and not paper and pd.isna(performance.fit_seconds(speed))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_declared as write_results
+from declared_results import write_declared as write_results
 
 from ksc import conclusions
 from ksc.evidence import claims, ledger

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_declared as write_results
+from declared_results import write_declared as write_results
 
 from ksc import conclusions
 from ksc.chapters import randomness

@@ -1,8 +1,7 @@
-"""Shared helpers of the unit tests."""
+"""Hand-made results files for the unit tests, complete against their declarations."""
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from ksc.runtime import declarations
 from ksc.runtime.results import write_results
@@ -29,9 +28,3 @@ def write_declared(results_dir, chapter: str, parameters: dict, metrics, claims=
         tables[declaration.table] = frame
     metrics = tables.pop("metrics")
     return write_results(results_dir, chapter, parameters, metrics, claims=claims, tables=tables, **kwargs)
-
-
-@pytest.fixture
-def declared_writer():
-    """:func:`write_declared`."""
-    return write_declared
