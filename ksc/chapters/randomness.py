@@ -203,10 +203,8 @@ def claim_summary(table: pd.DataFrame) -> pd.DataFrame:
     ran = table.measured.astype(bool) | table.misconfigured.astype(bool)
     complete = ran.groupby([table.source, table.extraction]).all()
     per_stream = table.drop_duplicates(["source", "extraction"])
-    per_stream = per_stream[
-        per_stream.passes_all.notna()
-        & [bool(complete.get((s, e), False)) for s, e in zip(per_stream.source, per_stream.extraction)]
-    ]
+    tested = np.array([bool(complete.get((s, e), False)) for s, e in zip(per_stream.source, per_stream.extraction)])
+    per_stream = per_stream[per_stream.passes_all.notna().to_numpy() & tested]
     return pd.DataFrame(
         {
             "model": per_stream.source + " " + per_stream.extraction + " bits",

@@ -321,3 +321,13 @@ def test_a_stream_word_reads_the_battery_and_the_calibration():
     assert randomness_text.stream_word(table, "v4", "mantissa", "NIST SP 800-22") == "fails"
     assert randomness_text.stream_word(table, "v4", "mantissa", "ent").startswith("misconfigured")
     assert randomness_text.stream_word(table, "v4", "threshold") == "not measured"
+
+
+def test_claims_leave_out_a_stream_a_battery_did_not_test():
+    table = _streams({("v4", "threshold")}).assign(misconfigured=False)
+    full = randomness.claim_summary(table).set_index("model")["mean"]
+    assert full["v4 threshold bits"] == 1.0 and full["v4 mantissa bits"] == 0.0
+    table.loc[(table.source == "v4") & (table.battery == "ent"), "measured"] = False
+    assert "v4 threshold bits" not in randomness.claim_summary(table).model.tolist()  # judged on fewer batteries
+    table.loc[table.battery == "ent", "misconfigured"] = True  # calibrated out: counts as having run
+    assert "v4 threshold bits" in randomness.claim_summary(table).model.tolist()
