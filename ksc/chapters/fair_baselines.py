@@ -8,6 +8,8 @@ model, all seeds together.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -121,10 +123,18 @@ def null_runs(configs: dict, datasets: list[chaos.Splits], seeds, noise_seed: in
 
 def null_references(runs: pd.DataFrame) -> pd.DataFrame:
     """The null references in the ledger's form (reference, model, quantity, value, source): per model and null, the
-    mean of each quantity over seeds and the seed spread of the variance (``variance_sd``)."""
+    mean of each quantity over seeds and the seed spread of the variance (``variance_sd``); and per null the ratio of
+    every two models' mean variances (model ``a/b``, as the registry names the draft's ratios)."""
     rows = []
     for (null, model), group in runs.groupby(["null", "model"], sort=False):
         reference = f"untrained {model}" if null == "untrained" else f"{model} on noise"
         values = {q: float(group[q].mean()) for q in NULL_QUANTITIES} | {"variance_sd": float(group.variance.std())}
         rows += [(reference, model, q, v, "03_fair_baselines") for q, v in values.items()]
+    for null, group in runs.groupby("null", sort=False):  # the draft's ratios between the models, on the same null
+        variance = group.groupby("model", sort=False).variance.mean()
+        for top, bottom in itertools.permutations(variance.index, 2):
+            name = f"{null} {top} / {null} {bottom}" if null == "untrained" else f"{top} / {bottom}, {null}"
+            rows.append(
+                (name, f"{top}/{bottom}", "variance_ratio", variance[top] / variance[bottom], "03_fair_baselines")
+            )
     return pd.DataFrame(rows, columns=["reference", "model", "quantity", "value", "source"])

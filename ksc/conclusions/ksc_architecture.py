@@ -88,10 +88,21 @@ def _first_architecture(ev: Evidence) -> Judgement:
     images = sae_runs[(sae_runs.dataset == "logistic") & (sae_runs.model != "v4")]
     images = images.assign(sparsity=1 - images.l0 / latents)
     evolution = ev.metrics("01_evolution")
+    # chapter 11's activations other than the chaos family, each with V4's Top-K and penalty
+    ablations = ev.rows("11_ablations", "metrics", dataset="logistic")
+    ablations = ablations[ablations.activation != "chaos"].assign(model=lambda f: "chapter 11 " + f.variant)
+    # chapter 09's SAEs read at the same L0 as V4, at the draft's width
+    width = ev.parameter("09_sota_saes", "image_latents")
+    saes = ev.rows("09_sota_saes", "matched", dataset="logistic", n_latents=width)
+    saes = saes[saes.read.astype(bool) & (saes.model != "v4")]
+    saes = saes.assign(model="chapter 09 " + saes.model, sparsity=1 - saes.l0 / width)
+    columns = ["model", "sparsity", "dead_fraction", "variance"]
     others = pd.concat(
         [
-            images[["model", "k", "sparsity", "dead_fraction", "variance"]],
-            evolution[~evolution.model.str.startswith("v4")][["model", "sparsity", "dead_fraction", "variance"]],
+            images[[*columns, "k"]],
+            evolution[~evolution.model.str.startswith("v4")][columns],
+            ablations[columns],
+            saes[columns],
         ]
     )
     means = others.groupby(["model", "k"], dropna=False)[["sparsity", "dead_fraction", "variance"]].mean()

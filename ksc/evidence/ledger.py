@@ -12,6 +12,8 @@ Three levels, all recomputed here from the results files the chapters wrote:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,7 @@ FINDINGS = (
     "prediction: cannot tell",
     "protocol cannot decide",
     "arithmetic checked",
+    "arithmetic fails",
     "not testable here",
     "not measured",
     "not judged: a test statistic",
@@ -74,31 +77,39 @@ def _as_loss(fve: float, floor: float) -> float:
     return floor * (1.0 - fve)
 
 
-def _nulls_passing(row, refs: pd.DataFrame, parameters: dict) -> tuple[list[str], bool, bool]:
-    """(the null references the row's rule accepts, whether the architecture fixes the value, whether any null
-    reference was measured for the row's model and quantity)."""
+class NullCheck(NamedTuple):
+    passing: list  # the null references the row's rule accepts, as text
+    fixed: bool  # whether the architecture fixes the value (construction)
+    measured: bool  # whether any null reference was measured for the row's model and quantity
+    failing: list  # the measured null references the rule rejects, as text
+
+
+def _nulls_passing(row, refs: pd.DataFrame, parameters: dict) -> NullCheck:
+    """Which null references the row's rule accepts and which it rejects, and whether the architecture fixes the
+    value."""
     if row.rule == "not_testable" or row.kind in ("statistic", "arithmetic"):
-        return [], False, False
-    passing = []
+        return NullCheck([], False, False, [])
     chapter_params = parameters.get(row.chapter, {}) if isinstance(row.chapter, str) else {}
     if isinstance(row.construction, str) and row.construction:
         value = nulls.construction_value(row.construction, row.model, chapter_params)
         if value is not None and verdict(value, row.claimed, row.rule, _tolerance(row)) == "reproduced":
-            return [f"construction ({nulls.CONSTRUCTION_WHY[row.construction]}: {value:.4g})"], True, True
+            return NullCheck(
+                [f"construction ({nulls.CONSTRUCTION_WHY[row.construction]}: {value:.4g})"], True, True, []
+            )
     applicable = refs[(refs.model == "*") | (refs.model == row.model)]
     applicable = applicable[~((applicable.reference == "all-dead V1") & str(row.model).startswith("v1"))]
-    same = applicable[applicable.quantity == row.quantity]
-    for ref in same.itertuples():
-        if verdict(ref.value, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced":
-            shown = f"FVE {to_fve(ref.value, row.floor):+.3f}" if row.rule == "fve" else f"{ref.value:.4g}"
-            passing.append(f"{ref.reference} ({shown}, {ref.source})")
-    fve_refs = applicable[applicable.quantity == "fve"] if row.rule == "fve" else applicable.iloc[:0]
+    checked = []  # (text, passes)
+    for ref in applicable[applicable.quantity == row.quantity].itertuples():
+        shown = f"FVE {to_fve(ref.value, row.floor):+.3f}" if row.rule == "fve" else f"{ref.value:.4g}"
+        ok = verdict(ref.value, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced"
+        checked.append((f"{ref.reference} ({shown}, {ref.source})", ok))
     if row.rule == "fve" and np.isfinite(row.floor):
-        for ref in fve_refs.itertuples():
-            loss = _as_loss(ref.value, row.floor)
-            if verdict(loss, row.claimed, row.rule, _tolerance(row), floor=row.floor) == "reproduced":
-                passing.append(f"{ref.reference} (FVE {ref.value:+.3f} on its own data, {ref.source})")
-    return passing, False, bool(len(same) or len(fve_refs))
+        for ref in applicable[applicable.quantity == "fve"].itertuples():
+            ok = verdict(_as_loss(ref.value, row.floor), row.claimed, row.rule, _tolerance(row), floor=row.floor)
+            checked.append(
+                (f"{ref.reference} (FVE {ref.value:+.3f} on its own data, {ref.source})", ok == "reproduced")
+            )
+    return NullCheck([t for t, ok in checked if ok], False, bool(checked), [t for t, ok in checked if not ok])
 
 
 def _finding(row) -> str:
@@ -108,7 +119,7 @@ def _finding(row) -> str:
     if row.kind == "protocol":
         return "protocol cannot decide"
     if row.kind == "arithmetic":
-        return "arithmetic checked"
+        return "arithmetic checked" if row.verdict == "reproduced" else "arithmetic fails"
     if row.verdict in ("not testable here", "not measured"):
         return row.verdict
     if row.kind == "prediction":
@@ -148,9 +159,11 @@ def _reason(row) -> str:
             f"mean-image MSE {row.floor:.4g})"
         )
     if row.null_passes:
-        reason += ". Passes too: " + "; ".join(row.null_passes)
-    elif row.verdict == "reproduced" and not row.null_measured and row.kind in ("number", "prediction"):
+        reason += ". Null references that pass the same rule: " + "; ".join(row.null_passes)
+    elif row.verdict == "reproduced" and not row.null_measured and row.kind in ("number", "prediction", "derived"):
         reason += f". No null reference was measured for {row.model}'s {row.quantity}"
+    elif row.verdict == "reproduced" and row.null_fails:
+        reason += ". Every measured null reference fails the rule: " + "; ".join(row.null_fails)
     if isinstance(row.stand_in, str) and row.stand_in:
         reason += f". Measured on a stand-in: {row.stand_in}"
     if row.kind == "protocol":
@@ -191,9 +204,10 @@ def build(results_dir) -> pd.DataFrame:
     ]
     parameters = nulls.chapter_parameters(results_dir)
     checked = [_nulls_passing(r, refs, parameters) for r in ledger.itertuples()]
-    ledger["null_passes"] = pd.Series([passing for passing, _, _ in checked], index=ledger.index, dtype=object)
-    ledger["by_construction"] = [fixed for _, fixed, _ in checked]
-    ledger["null_measured"] = [measured for _, _, measured in checked]
+    ledger["null_passes"] = pd.Series([c.passing for c in checked], index=ledger.index, dtype=object)
+    ledger["null_fails"] = pd.Series([c.failing for c in checked], index=ledger.index, dtype=object)
+    ledger["by_construction"] = [c.fixed for c in checked]
+    ledger["null_measured"] = [c.measured for c in checked]
     ledger["finding"] = [_finding(r) for r in ledger.itertuples()]
     ledger["reason"] = [
         f"judged at every k, combined by chapter 06's rule: {r.by_k}" + (f"; {_reason(r)}" if _reason(r) else "")
@@ -226,19 +240,25 @@ def build(results_dir) -> pd.DataFrame:
             "null_passes",
             "by_construction",
             "null_measured",
+            "null_fails",
             "parents",
             "note",
         ]
     ]
 
 
-def _distance(row) -> float:
-    """How far the measurement is from a claimed value: in decades for ratios and order-of-magnitude rules (a ratio
-    of 7.9 is nearer 2.2 than 11,586), otherwise in units of the rule's band."""
+def _in_decades(a, b) -> bool:
+    """Whether two places' distances are compared in decades: ratios and order-of-magnitude rules, on either side
+    (a pair is always compared on one scale; 7.9 is nearer 2.2 than 11,586)."""
+    return any(r.rule == "order" or str(r.quantity).endswith("ratio") for r in (a, b)) and all(
+        r.measured > 0 and r.claimed > 0 for r in (a, b)
+    )
+
+
+def _distance(row, decades: bool = False) -> float:
+    """How far the measurement is from a claimed value: in decades, or in units of the rule's band."""
     measured, claimed = row.measured, row.claimed
-    if row.rule == "order" or str(row.quantity).endswith("ratio"):
-        if measured <= 0 or claimed <= 0:
-            return float("inf")
+    if decades:
         return abs(np.log10(measured / claimed))
     if row.rule == "fve":
         measured, claimed = to_fve(measured, row.floor), to_fve(claimed, row.floor)
@@ -272,10 +292,15 @@ def _contradiction(rows: pd.DataFrame) -> str:
                 text = f"the paper says {first} ({a.section}) and {second} ({b.section})"
                 if one_sided or not (np.isfinite(a.measured) and np.isfinite(b.measured)):
                     return text
-                nearer = a if _distance(a) <= _distance(b) else b
-                text += f"; our measurement ({a.measured:.4g}) is nearer {nearer.claimed:.4g} ({nearer.section})"
-                if "reproduced" not in (a.verdict, b.verdict):
-                    text += ", but reproduces neither"
+                decades = _in_decades(a, b)
+                nearer = a if _distance(a, decades) <= _distance(b, decades) else b
+                scale = " in decades" if decades else ""
+                text += f"; our measurement ({a.measured:.4g}) is nearer{scale} {nearer.claimed:.4g} ({nearer.section})"
+                held = judged[judged.verdict == "reproduced"]
+                if held.empty:
+                    text += ", and reproduces none of the values the paper gives"
+                else:
+                    text += "; it reproduces " + ", ".join(f"{r.claimed:.4g} ({r.id})" for r in held.itertuples())
                 return text
     return ""
 
@@ -322,7 +347,12 @@ def distinct(ledger: pd.DataFrame) -> pd.DataFrame:
                 "chapter": lead.chapter,
                 "finding": _group_finding(group, contradiction),
                 "why": contradiction
-                or lead.reason + ("" if lead.null_passes or not passes else ". Passes too: " + "; ".join(passes)),
+                or lead.reason
+                + (
+                    ""
+                    if lead.null_passes or not passes
+                    else ". Null references that pass another place's rule: " + "; ".join(passes)
+                ),
                 "stand_in": lead.stand_in,
                 "derived_from": lead.parents if derived else "",
                 "derived_here": "; ".join(f"{r.id}: {r.finding}" for r in under.itertuples()),

@@ -73,7 +73,6 @@ RATIOS = {
     "v4/v3": ("v4", "v3"),
     "v4/v3 (lorenz96)": ("v4", "v3"),
     "v4/v3 (mackey_glass)": ("v4", "v3"),
-    "v4 henon/v4 logistic": ("v4", "v4"),
 }
 
 
@@ -164,9 +163,16 @@ def _controls_references(results_dir) -> list[tuple]:
     if record is None:
         return []
     source = "07_controls/metrics"
-    noise = labelled(table(record, "metrics"), source, dataset="noise")
+    runs = table(record, "metrics")
+    noise = labelled(runs, source, dataset="noise")
     latent_dim = int(record["parameters"]["latent_dim"])
-    return _architecture_rows(_summaries(noise), "{} on noise", latent_dim, source)
+    rows = _architecture_rows(_summaries(noise), "{} on noise", latent_dim, source)
+    # the Hénon/logistic ratio against V4's noise/logistic ratio: the same number from data with no attractor
+    logistic = labelled(runs, source, dataset="logistic", architecture="v4").variance.mean()
+    v4_noise = labelled(noise, source, architecture="v4").variance.mean()
+    return rows + [
+        ("v4 on noise / v4 on logistic", "v4 henon/v4 logistic", "variance_ratio", v4_noise / logistic, source)
+    ]
 
 
 def _sweep_references(results_dir) -> list[tuple]:

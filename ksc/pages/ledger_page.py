@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ksc.runtime.atomic import write_atomic
 
 PAPERS = {"ksc": "KSC draft", "vsae": "vSAE paper"}
 DISTINCT_COLUMNS = ["measurement", "source", "places", "claimed", "measured", "sd", "n", "chapter", "finding", "why"]
-DISTINCT_COLUMNS += ["derived_from", "derived_here"]
+DISTINCT_COLUMNS += ["counted", "derived_from", "derived_here"]
 # the columns of every place a paper states a number, as the results file's claims hold them
 CLAIM_COLUMNS = ["id", "section", "model", "quantity", "claimed", "measured", "sd", "n", "verdict", "finding"]
 CLAIM_COLUMNS += ["reason", "measurement", "chapter"]
@@ -22,7 +23,8 @@ PLACE_COLUMNS = CLAIM_COLUMNS[:11] + ["passes", "measurement", "chapter"]
 def _shown(frame: pd.DataFrame):
     """A table as the page shows it: no column that is empty in every row, empty cells blank (not NaN), no index."""
     kept = frame.loc[:, [c for c in frame.columns if not (frame[c].isna() | frame[c].eq("")).all()]]
-    return kept.style.hide(axis="index").format(na_rep="", precision=4)
+    number = lambda v: f"{v:.4g}" if isinstance(v, (float, np.floating)) else v  # noqa: E731 (3.6e-05, not 0.0000)
+    return kept.style.hide(axis="index").format(number, na_rep="")
 
 
 def overview(judged: pd.DataFrame, distinct: pd.DataFrame, ledger_table: pd.DataFrame) -> str:
@@ -50,14 +52,26 @@ def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
 
 def distinct_rows(distinct: pd.DataFrame) -> pd.DataFrame:
     """One row per distinct measurement: where it is stated, claimed and measured values, finding and why; a derived
-    measurement under its first parent."""
-    return _shown(distinct[DISTINCT_COLUMNS])
+    measurement under its first parent, marked as not counted."""
+    return _shown(_with_counted(distinct)[DISTINCT_COLUMNS])
+
+
+def _with_counted(distinct: pd.DataFrame) -> pd.DataFrame:
+    derived = distinct.derived_from.astype(bool)
+    return distinct.assign(counted=np.where(derived, "no: derived, counted with its parents", "yes"))
 
 
 def contradictions(distinct: pd.DataFrame) -> pd.DataFrame:
     """The distinct measurements a paper gives incompatible values, with both places and why."""
-    contradicted = distinct[distinct.finding == "the paper contradicts itself"]
-    return _shown(contradicted[["measurement", "source", "where_stated", "why"]])
+    contradicted = _with_counted(distinct)[distinct.finding == "the paper contradicts itself"]
+    return _shown(contradicted[["measurement", "source", "where_stated", "counted", "why"]])
+
+
+def null_references(refs: pd.DataFrame) -> pd.DataFrame:
+    """The null references, one row per value: the registry models it serves joined (the same V4 on noise serves V4,
+    K = 32, V4 on Hénon and the flows' V4 rows)."""
+    grouped = refs.groupby(["reference", "quantity", "value", "source"], sort=False).model.agg("; ".join)
+    return _shown(grouped.reset_index()[["reference", "model", "quantity", "value", "source"]])
 
 
 def _with_passes(ledger_table: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +120,7 @@ def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame
         measured = group[group.basis == "measured"]
         fixed = group[~group.basis.isin(["measured", "none"])]
         untestable = group[group.basis == "none"]
-        parts = [f"decided by a measurement ({len(measured)}): " + _count_sentence(measured.verdict.value_counts())]
+        parts = [f"Decided by a measurement ({len(measured)}): " + _count_sentence(measured.verdict.value_counts())]
         if len(fixed):
             parts.append(
                 f"fixed whatever is measured, by the paper's own text, arithmetic or the model's construction "
@@ -121,7 +135,8 @@ def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame
         )
         lines.append("")
     lines += ["| conclusion (our words) | paper, section | verdict | decided by |", "|---|---|---|---|"]
-    for row in conclusions_table.itertuples():
+    by_paper = conclusions_table.sort_values("source", kind="stable", key=lambda s: s.map({"ksc": 0, "vsae": 1}))
+    for row in by_paper.itertuples():
         lines.append(
             f"| {row.statement.replace('|', '/')} | {names.get(row.source, row.source)}, {row.section} | "
             f"**{row.verdict}** | {BASES.get(row.basis, row.basis)} |"

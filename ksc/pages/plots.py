@@ -400,6 +400,7 @@ FINDING_COLOURS = {
     "prediction: cannot tell": "#6c8ebf",
     "protocol cannot decide": "#8d99ae",
     "arithmetic checked": "#b5838d",
+    "arithmetic fails": "#8c5a66",
     "not testable here": "#adb5bd",
     "not measured": "#6c757d",
     "not judged: a test statistic": "#dee2e6",

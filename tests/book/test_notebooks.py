@@ -125,7 +125,7 @@ def test_intro_shows_the_findings_the_ledger_computed(smoke_book):
     judged = pd.DataFrame(record["tables"]["conclusions"])
     ksc = judged[judged.source == "ksc"]
     measured = ksc[ksc.basis == "measured"]
-    assert f"decided by a measurement ({len(measured)})" in findings
+    assert f"Decided by a measurement ({len(measured)})" in findings
     for verdict, n in measured.verdict.value_counts().items():
         assert f"{n} {verdict}" in findings
     fixed = ksc[~ksc.basis.isin(["measured", "none"])]

@@ -293,10 +293,11 @@ case("ksc-divergence", "the paper contradicts itself", lambda: _divergence(0.9, 
 missing("ksc-divergence", "no-dense-window", lambda: FakeEvidence(ledger=_ledger({"s6.3-window-v4": 0.9})))
 
 
-# ---- ksc-first-architecture: 06_vsae metrics + parameter image_latents; 01_evolution metrics
+# ---- ksc-first-architecture: 06_vsae metrics + parameter image_latents; 01_evolution metrics; 11_ablations
+# metrics; 09_sota_saes/matched + parameter image_latents
 
 
-def _first(sae_variance=0.01, evolution_extra=(), evolution=True) -> FakeEvidence:
+def _first(sae_variance=0.01, evolution_extra=(), evolution=True, elu_variance=0.05, jumprelu_variance=0.05):
     def sae(dataset, model, dead, variance):
         return {
             "dataset": dataset,
@@ -321,12 +322,37 @@ def _first(sae_variance=0.01, evolution_extra=(), evolution=True) -> FakeEvidenc
         {"model": "v4", "seed": 0, "sparsity": 0.75, "dead_fraction": 0.0, "variance": 0.4},
         *evolution_extra,
     ]
-    metrics = {"06_vsae": runs} | ({"01_evolution": pd.DataFrame(models)} if evolution else {})
-    return FakeEvidence(metrics=metrics, parameters={"06_vsae": {"image_latents": 128}})
+    ablations = pd.DataFrame(
+        [
+            {"variant": "chaos ω=4", "activation": "chaos", "dataset": "logistic", "seed": 0}  # V4's own family
+            | {"sparsity": 0.75, "dead_fraction": 0.0, "variance": 0.5},
+            {"variant": "ELU", "activation": "elu", "dataset": "logistic", "seed": 0}
+            | {"sparsity": 0.75, "dead_fraction": 0.0, "variance": elu_variance},
+            {"variant": "ELU", "activation": "elu", "dataset": "noise", "seed": 0}  # not logistic images
+            | {"sparsity": 0.75, "dead_fraction": 0.0, "variance": 0.5},
+        ]
+    )
+    matched = pd.DataFrame(
+        [
+            {"model": m, "dataset": "logistic", "n_latents": 128, "read": True, "l0": 32.0, "seed": 0}
+            | {"dead_fraction": 0.0, "variance": v}
+            for m, v in (("jumprelu", jumprelu_variance), ("v4", 0.4))
+        ]
+    )
+    metrics = {"06_vsae": runs, "11_ablations": ablations} | (
+        {"01_evolution": pd.DataFrame(models)} if evolution else {}
+    )
+    return FakeEvidence(
+        metrics=metrics,
+        tables={("09_sota_saes", "matched"): matched},
+        parameters={"06_vsae": {"image_latents": 128}, "09_sota_saes": {"image_latents": 128}},
+    )
 
 
 case("ksc-first-architecture", "supported", lambda: _first())
 case("ksc-first-architecture", "not supported", lambda: _first(sae_variance=0.2), "an-sae-reaches-all-three")
+case("ksc-first-architecture", "not supported", lambda: _first(elu_variance=0.2), "a-chapter-11-activation-does")
+case("ksc-first-architecture", "not supported", lambda: _first(jumprelu_variance=0.2), "a-chapter-09-sae-does")
 case(
     "ksc-first-architecture",
     "not supported",
