@@ -5,8 +5,8 @@ One row per (chapter, table): ``metrics`` is the chapter's per-run table, the ot
 values a key column must hold wherever the book reads rows by that label ("column: value, value; column: value";
 ``{name}`` stands for the values of the chapter's parameter ``name``, e.g. ``architecture: {models}``);
 ``when`` says when the table must be there: ``always``, ``parameter NAME`` (when that parameter is true) or
-``tool NAME, NAME`` (when those programs are installed; the table is empty otherwise); ``meaning`` is one line on
-what a row is.
+``tool NAME, NAME`` (when those programs are installed; the table is empty otherwise), any of them followed by
+``(may be empty)`` for a table that is written but can have no rows; ``meaning`` is one line on what a row is.
 
 :func:`check_written` holds a results file to its declaration before it is written (so a chapter cannot drop a
 table the ledger reads and still write its file); :func:`table` and :func:`rows` are how the ledger, the null
@@ -50,7 +50,7 @@ class Declaration:
         return f"{self.chapter}/{self.table}"
 
     def required(self, parameters: dict) -> bool:
-        kind, _, what = self.when.partition(" ")
+        kind, _, what = self.when.removesuffix(" (may be empty)").partition(" ")
         if kind == "parameter":
             return bool(parameters.get(what))
         if kind == "tool":  # "tool a, b": when every one of the programs is installed
@@ -104,6 +104,8 @@ def problems(declaration: Declaration, frame: pd.DataFrame | None, parameters: d
     required = declaration.required(parameters)
     if frame is None or frame.empty and not required:
         return [f"{declaration.name} is missing"] if required else []
+    if frame.empty and declaration.when.endswith("(may be empty)"):
+        return []
     found = []
     absent = [column for column in declaration.columns if column not in frame.columns]
     if absent:

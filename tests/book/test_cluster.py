@@ -14,7 +14,6 @@ import pytest
 
 from ksc.book import build as book
 from ksc.book import cli, cluster, execute, notebooks, runs, tasks
-from ksc.chapters import train_speed
 from ksc.runtime import budgets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,9 +261,17 @@ def test_a_chapter_of_the_parallel_build_equals_the_same_chapter_run_serially(tm
     untimed = lambda rows: [{k: v for k, v in row.items() if "seconds" not in k} for row in rows]
     assert untimed(parallel["metrics"]) == untimed(serial["metrics"]) and len(serial["metrics"]) > 0
     assert parallel["parameters"] == serial["parameters"]
-    # the ledger ran after every chapter: it read every one that measures claims (all but the training-speed page)
-    ledger = json.loads((smoke_book / "src" / "book" / "results" / "90_ledger.json").read_text())
+    # the ledger ran after every chapter: it read every one that measured a claim (at this scale chapter 12 may measure
+    # none: dieharder tests no stream this short, and a stream not tested by every battery is not judged)
+    results = smoke_book / "src" / "book" / "results"
+    ledger = json.loads((results / "90_ledger.json").read_text())
     read = {row["chapter"] for row in ledger["metrics"] if row["chapter"]}
-    assert read == {
-        nb.stem for nb in notebooks.chapters(ROOT) if nb.stem < "90" and nb.stem != train_speed.TRAIN_SPEED_CHAPTER
+    measured = {
+        nb.stem
+        for nb in notebooks.chapters(ROOT)
+        if nb.stem < "90"
+        and any(
+            row.get("measured") is not None for row in json.loads((results / f"{nb.stem}.json").read_text())["claims"]
+        )
     }
+    assert read == measured and len(measured) >= 12

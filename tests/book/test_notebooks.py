@@ -1,6 +1,7 @@
 """The chapters as a user runs them: papermill executions at a tiny scale, and the real book build."""
 
 import ast
+import json
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,6 @@ from ksc.book import execute, notebooks
 from ksc.book.parameters import RULES, ParameterError
 from ksc.evidence import claims
 from ksc.evidence import ledger as ledger_module
-from ksc.randomness import batteries
 from ksc.runtime.results import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,9 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=STEMS)
 def test_committed_notebook_is_clean_and_parameterised(path):
     assert notebooks.committed_outputs(path) == []
+    raw = json.loads(path.read_text())
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), "every cell needs its own id (nbformat 4.5 warns on the page)"
     nb = nbformat.read(path, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
@@ -338,5 +341,10 @@ def test_randomness_chapter_tests_every_stream_and_its_controls(smoke_book):
         "s7.1-nist-v4-threshold",
         "s7.1-nist-v4-mantissa",
     }
-    if batteries.available("dieharder") and batteries.available("ent"):  # else no stream is judged on every battery
+    ran = (streams.measured.astype(bool) | streams.misconfigured.astype(bool)).groupby(
+        [streams.source, streams.extraction]
+    )
+    if ran.all().loc["v4"].any():  # a V4 stream every battery tested (at this size dieharder may test none)
         assert set(tables["nulls"].reference) == {"dense ReLU latents", "V4 trained on noise"}
+    else:
+        assert tables["nulls"].empty
