@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -116,24 +115,8 @@ class FakeEvidence(Evidence):
             raise Missing(f"{chapter}/{name} has no row with {labels}")
         return picked
 
-    def claim(self, claim_id: str):
-        if claim_id not in self.ledger.index or not np.isfinite(self.ledger.loc[claim_id, "measured"]):
-            raise Missing(f"claim {claim_id} was not measured")
-        self.read.add(("ledger", claim_id))
-        return self.ledger.loc[claim_id]
-
-    def measurement(self, key: str):
-        if key not in self.distinct.index or not np.isfinite(self.distinct.loc[key, "measured"]):
-            raise Missing(f"the measurement {key!r} was not made")
-        self.read.add(("distinct", key))
-        return self.distinct.loc[key]
-
-    def controls(self) -> pd.DataFrame:
-        return self.metrics("07_controls")
-
-    def control_mean(self, architecture: str, dataset: str, quantity: str) -> float:
-        picked = self.rows("07_controls", "metrics", architecture=architecture, dataset=dataset)
-        return float(picked[quantity].mean())
+    # claim, measurement, controls and control_mean are Evidence's own: they read self.ledger, self.distinct and
+    # self.rows above
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -259,14 +242,24 @@ case("ksc-reconstruction", "cannot tell", lambda: _reconstruction([-0.3, 0.1, 0.
 missing("ksc-reconstruction", "no-v4-runs", lambda: _reconstruction([0.3, 0.3], model="v2"))
 
 
-# ---- ksc-dead-units: claims s5.4-v4-dead, s5.3-v3-dead; 02_k_ablation metrics (model K=<k>, dead_fraction)
+# ---- ksc-dead-units: claims s5.4-v4-dead, s5.3-v3-dead; 02_k_ablation metrics (model K=<k>, dead_fraction), noise
 
 
-def _dead_units(v4=0.0, v3=0.7, sweep=(0.0, 0.01)) -> FakeEvidence:
+def _dead_units(v4=0.0, v3=0.7, sweep=(0.0, 0.01), on_noise=(0.0, 0.0)) -> FakeEvidence:
     runs = pd.DataFrame(
         [{"model": f"K={k}", "K": k, "seed": s, "dead_fraction": d} for k, d in zip((8, 32), sweep) for s in (0, 1)]
     )
-    return FakeEvidence(metrics={"02_k_ablation": runs}, ledger=_ledger({"s5.4-v4-dead": v4, "s5.3-v3-dead": v3}))
+    noise = pd.DataFrame([{"model": f"K={k}", "dead_fraction": d} for k, d in zip((8, 32), on_noise)])
+    return FakeEvidence(
+        metrics={"02_k_ablation": runs},
+        tables={("02_k_ablation", "noise"): noise},
+        ledger=_ledger({"s5.4-v4-dead": v4, "s5.3-v3-dead": v3}),
+    )
+
+
+def test_dead_units_says_when_v4_on_noise_passes_its_half_too():
+    assert "learned nothing about chaos" in RULES["ksc-dead-units"](_dead_units()).why
+    assert "learned nothing" not in RULES["ksc-dead-units"](_dead_units(on_noise=(0.0, 0.4))).why
 
 
 case("ksc-dead-units", "supported", lambda: _dead_units())
