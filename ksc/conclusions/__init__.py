@@ -56,14 +56,25 @@ def _not_testable(ev: Evidence, conclusion) -> Judgement:
     return Judgement("not testable here", conclusion.rule.split(": ", 1)[-1])
 
 
+def judged_by_chapter_alone(evidence: str, chapter: str) -> bool:
+    """Whether every item of a conclusion's ``evidence`` is one of ``chapter``'s metrics, tables or parameters (a
+    conclusion that also reads other chapters or the ledger is judged on the ledger page only)."""
+    items = [item.strip() for item in str(evidence).split(";") if item.strip()]
+    return bool(items) and all(
+        item.split(":", 1)[0] in ("metrics", "table", "parameter") and item.split(":", 1)[1].split("/")[0] == chapter
+        for item in items
+    )
+
+
 def chapter_verdicts(results_dir, chapter: str) -> pd.DataFrame:
-    """The conclusions whose evidence is ``chapter``'s tables or metrics, judged from its results file alone (the
-    same rules the ledger applies; for a chapter to show its own verdicts)."""
+    """The conclusions judged from ``chapter``'s results file alone (the same rules the ledger applies; for a
+    chapter to show its own verdicts). Conclusions that also read other chapters are left to the ledger page: a
+    chapter runs on its own, so their evidence would be missing there."""
     empty = pd.DataFrame(columns=["id", "measured"]), pd.DataFrame(columns=["measurement", "measured"])
     ev = Evidence(results_dir, *empty)
     rows = []
     for conclusion in load().itertuples():
-        if chapter not in str(conclusion.evidence):
+        if not judged_by_chapter_alone(conclusion.evidence, chapter):
             continue
         try:
             judged = RULES[conclusion.id](ev)

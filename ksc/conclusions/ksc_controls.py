@@ -46,17 +46,34 @@ def _activation_critical(ev: Evidence) -> Judgement:
     if treated.empty or plain_runs.empty:
         raise Missing("chapter 10 trained no plain V3 or no V3 with a remedy for dead units")
     plain, best = float(plain_runs.dead_fraction.mean()), float(treated.min())
+    properties = ev.table("11_ablations", "properties")
+    swapped = properties[(properties.dataset == "logistic") & properties.factor.isin(["default", "activation"])]
+    names = swapped.drop_duplicates("activation").set_index("activation").variant
+    swapped = swapped.groupby("activation", sort=False).dead_fraction.mean()
+    if "chaos" not in swapped or "relu" not in swapped:
+        raise Missing("chapter 11 did not train V4 and its ReLU variant on logistic images")
+    chaos, relu = float(swapped["chaos"]), float(swapped["relu"])
+    others = swapped.drop(["chaos", "relu"])
+    alive = others[others <= 0.05]
     why = (
-        f"dead fraction on logistic images: plain V3 {plain:.3f}; "
+        f"dead fraction on logistic images with V4's Top-K and penalty (chapter 11): chaos activation {chaos:.3f}, "
+        f"ReLU {relu:.3f}, "
+        + ", ".join(f"{names[name]} {value:.3f}" for name, value in others.items())
+        + f"; V3 (chapter 10): plain {plain:.3f}, "
         + ", ".join(f"{variant} {value:.3f}" for variant, value in treated.items())
-        + (f"; V4 {dead['v4']:.3f}" if "v4" in dead else "")
     )
+    if relu >= 0.25 and len(alive):
+        kept = ", ".join(names[alive.index])
+        return Judgement(
+            "not supported",
+            why + f": the activation matters (ReLU loses units where {kept} keep them under the same "
+            "Top-K), but not its chaos: non-chaotic activations with the same fixed point at 0 do it too.",
+        )
     if best <= 0.05:
-        return Judgement("not supported", why + ": units stay alive with ReLU.")
-    if plain - best <= 0.10:
-        return Judgement("supported", why + ": neither remedy revives the units.")
-    revived = f": {treated.idxmin()} revives part of the units without the chaos activation."
-    return Judgement("cannot tell", why + revived)
+        return Judgement("not supported", why + ": a remedy keeps ReLU's units alive.")
+    if chaos <= 0.05 and relu >= 0.25 and plain - best <= 0.10:
+        return Judgement("supported", why + ": only the chaos activation keeps the units.")
+    return Judgement("cannot tell", why + ".")
 
 
 @rule("ksc-fine-detail")
