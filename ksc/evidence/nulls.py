@@ -154,7 +154,7 @@ def _data_references(results_dir) -> list[tuple]:
         return []
     source = "00_data/pixel_statistics"
     noise = labelled(table(record, "pixel_statistics"), source, dataset="uniform noise (control)")
-    return [("uniform noise images", "logistic r=3.9", "byte_entropy", float(noise.byte_entropy.iloc[0]), source)]
+    return [("uniform noise images", "logistic r=3.99", "byte_entropy", float(noise.byte_entropy.iloc[0]), source)]
 
 
 def _controls_references(results_dir) -> list[tuple]:

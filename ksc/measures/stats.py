@@ -48,6 +48,20 @@ def compare_two(a, b, label_a: str = "a", label_b: str = "b", confidence: float 
     return rows
 
 
+def equivalence(low: float, high: float, lower: float, upper: float) -> str:
+    """Two one-sided tests read off a confidence interval: ``equivalent`` if the interval (low, high) lies inside the
+    margin (lower, upper); ``different`` if it lies wholly outside it; else ``cannot tell``. With a 95 % interval
+    each one-sided test is at 2.5 %. Absence of a significant difference is not equivalence: a wide interval that
+    straddles a margin's edge is ``cannot tell``."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "cannot tell"
+    if lower < low and high < upper:
+        return "equivalent"
+    if high < lower or low > upper:
+        return "different"
+    return "cannot tell"
+
+
 def pairwise(metrics: pd.DataFrame, quantity: str, models, by: str = "model") -> pd.DataFrame:
     """Both t-tests for every pair of ``models`` on one quantity of the per-run metric rows."""
     rows = []

@@ -18,10 +18,27 @@ def henon_clip_note(pinned: np.ndarray) -> str:
     )
 
 
-def summary(r: float, delta: float, lyapunov: pd.DataFrame, floor: pd.DataFrame, claim_table: pd.DataFrame) -> str:
+def summary(
+    r: float,
+    delta: float,
+    lyapunov: pd.DataFrame,
+    floor: pd.DataFrame,
+    claim_table: pd.DataFrame,
+    pixel_table: pd.DataFrame,
+    r_text: float,
+) -> str:
     """The summary paragraph: the logistic exponent at ``r`` and the iterates a separation ``delta`` needs to reach the
-    attractor's size, the per-pixel-mean floor on logistic and Hénon images, and every claim's verdict."""
+    attractor's size, the per-pixel-mean floor on logistic and Hénon images, every claim's verdict (both judged at
+    the code's ``r``) and the same two quantities at the draft text's ``r_text``."""
     lam = lyapunov.loc[f"logistic r={r:g}", "lambda (derivative)"]
+    text = f"logistic r={r_text:g}"
+    at_text = (
+        f" Both claims are judged at the r the authors' code used ({r:g}), the same for both; at the r the draft's "
+        f"text states ({r_text:g}) the byte entropy is {pixel_table.loc[text, 'byte_entropy']:.3f} bits and the "
+        f"exponent {lyapunov.loc[text, 'lambda (derivative)']:.3f}."
+        if text in pixel_table.index and text in lyapunov.index and r_text != r
+        else ""
+    )
     best = floor["mean-predictor test MSE"]
     return (
         f"**Summary.** At r = {r:g} the logistic map's exponent is {lam:.3f} per iterate, so a separation of "
@@ -31,4 +48,5 @@ def summary(r: float, delta: float, lyapunov: pd.DataFrame, floor: pd.DataFrame,
         f"error near these values means the autoencoder has learnt little beyond the mean. Verdicts: "
         + ", ".join(f"`{i}` {v}" for i, v in zip(claim_table.id, claim_table.verdict))
         + "."
+        + at_text
     )

@@ -145,7 +145,8 @@ def _summary_tables(fve_at_4=0.1, dead_relu=0.6, penalty_dead=0.3, share=0.25, r
     effect_table = pd.DataFrame(
         [
             dict(factor="penalty", variant="no penalty", dataset="logistic", quantity="dead_fraction")
-            | dict(v4=0.0, variant_mean=penalty_dead, welch_p=0.01)
+            | dict(v4=0.0, variant_mean=penalty_dead, difference=penalty_dead, welch_p=0.01, n=3)
+            | dict(ci_low=penalty_dead - 0.02, ci_high=penalty_dead + 0.02)
         ]
     )
     split = pd.DataFrame([dict(factor="penalty", variant="no penalty", quantity="dead_fraction", data_share=share)])
@@ -177,6 +178,9 @@ def test_the_summary_states_the_numbers_it_is_given():
     assert "2 of 2 keep at most 5 % of their units dead (ReLU, V4)" in text(dead_relu=0.04)
     assert "dead fraction runs from 0.000 (V4) to 0.700 (ReLU)" in text(dead_relu=0.7)
     assert "dead fraction 0.3 against V4's 0" in base and "dead fraction 0.45 against" in text(penalty_dead=0.45)
+    assert "(3 seeds each;" in base and "margin ±0.05: different" in base
+    assert "margin ±0.05: equivalent" in text(penalty_dead=0.01)
+    assert "margin ±0.05: cannot tell" in text(penalty_dead=0.04)
     assert "at most 0.25 (median 0.25)" in base and "at most 0.75" in text(share=0.75)
     assert "it is 0.08 (the loss" in base and "it is 0.123 (the loss" in text(pre_variance=0.123)
     assert "128: x1.50, 256: x2.00" in base and "128: x3.25" in text(ratio=3.25)

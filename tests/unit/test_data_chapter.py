@@ -60,12 +60,14 @@ def test_the_henon_note_states_the_pinned_count():
 
 
 def test_the_summary_is_assembled_from_the_tables():
-    lyapunov = pd.DataFrame({"lambda (derivative)": [0.5]}, index=["logistic r=3.99"])
+    lyapunov = pd.DataFrame({"lambda (derivative)": [0.5, 0.4]}, index=["logistic r=3.99", "logistic r=3.9"])
     floor = pd.DataFrame({"mean-predictor test MSE": [0.1234, 0.0567]}, index=["logistic r=3.99", "henon"])
+    pixels = pd.DataFrame({"byte_entropy": [7.7, 7.4]}, index=["logistic r=3.99", "logistic r=3.9"])
     claim_table = pd.DataFrame({"id": ["s4.1-entropy"], "verdict": ["reproduced"]})
-    text = data_text.summary(3.99, 1e-6, lyapunov, floor, claim_table)
+    text = data_text.summary(3.99, 1e-6, lyapunov, floor, claim_table, pixels, 3.9)
     assert "exponent is 0.500 per iterate" in text and "after about 28 iterates" in text  # ln(1e6) / 0.5 = 27.6
     assert "0.1234 on logistic images and 0.0567 on Hénon images" in text
-    assert text.endswith("Verdicts: `s4.1-entropy` reproduced.")
+    assert "Verdicts: `s4.1-entropy` reproduced. Both claims are judged at the r the authors' code used (3.99)" in text
+    assert text.endswith("(3.9) the byte entropy is 7.400 bits and the exponent 0.400.")
     lyapunov["lambda (derivative)"] = 0.25
-    assert "after about 55 iterates" in data_text.summary(3.99, 1e-6, lyapunov, floor, claim_table)
+    assert "after about 55 iterates" in data_text.summary(3.99, 1e-6, lyapunov, floor, claim_table, pixels, 3.99)

@@ -63,8 +63,16 @@ def _verdict(per_fit):
 def test_the_verdict_says_what_the_numbers_say():
     same, ratio = _verdict(_per_fit())
     assert same.startswith("**Verdict.** ") and "(3 seeds each)" in same
-    assert f"{ratio.loc[0, 'mean']:.3f}" in same and "do not differ significantly" in same
+    assert f"{ratio.loc[0, 'mean']:.3f}" in same and "no significant difference at the 5 % level" in same
     assert "the Hénon variance is 0.430" in same
     apart, ratio = _verdict(_per_fit(henon_variance=(0.80, 0.81, 0.82)))
-    assert "differ significantly at the 5 % level" in apart and "do not" not in apart
+    assert "a significant difference at the 5 % level" in apart and "no significant" not in apart
+    assert "the variances differ by more than 5%" in apart
     assert f"{ratio.loc[0, 'mean']:.3f}" in apart and "the Hénon variance is 0.820" in apart
+
+
+def test_equivalence_reads_the_interval_against_the_margin():
+    assert stats.equivalence(0.99, 1.01, 0.95, 1.05) == "equivalent"
+    assert stats.equivalence(1.06, 1.2, 0.95, 1.05) == "different"
+    assert stats.equivalence(0.9, 1.01, 0.95, 1.05) == "cannot tell"  # no significant difference, yet not equivalent
+    assert stats.equivalence(float("nan"), 1.0, 0.95, 1.05) == "cannot tell"

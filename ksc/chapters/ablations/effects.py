@@ -28,7 +28,8 @@ CORRELATED = ("mean_abs_derivative", "flat_fraction", "latent_negative_fraction"
 
 
 def effects(runs: pd.DataFrame, quantities=QUANTITIES, reference: str = REFERENCE) -> pd.DataFrame:
-    """Every variant against ``reference`` on the same data set: means, difference, Welch's t-test, Cohen's d."""
+    """Every variant against ``reference`` on the same data set: means, difference with its Welch 95 % interval,
+    Welch's p, Cohen's d."""
     rows = []
     for dataset, group in runs.groupby("dataset", sort=False):
         base = group[group.variant == reference]
@@ -44,12 +45,25 @@ def effects(runs: pd.DataFrame, quantities=QUANTITIES, reference: str = REFERENC
                         "v4": welch["mean_a"],
                         "variant_mean": welch["mean_b"],
                         "difference": welch["difference"],
+                        "ci_low": welch["ci_low"],
+                        "ci_high": welch["ci_high"],
                         "welch_p": welch["p"],
                         "cohens_d": welch["cohens_d"],
                         "n": int(min(welch["n_a"], welch["n_b"])),
                     }
                 )
     return pd.DataFrame(rows)
+
+
+# equivalence margins of a variant's difference from V4 (two one-sided tests on the 95 % interval): the dead-unit
+# rule's 0.05, the ledger's FVE band 0.02, and 5 % of V4's own variance
+EQUIVALENCE_MARGINS = {"dead_fraction": 0.05, "fve": 0.02}
+RELATIVE_MARGIN = 0.05
+
+
+def equivalence_margin(quantity: str, v4_value: float) -> float:
+    """The margin within which a variant's mean counts as the same as V4's for ``quantity``."""
+    return EQUIVALENCE_MARGINS.get(quantity, RELATIVE_MARGIN * abs(v4_value))
 
 
 def data_split(effect_table: pd.DataFrame) -> pd.DataFrame:
