@@ -30,6 +30,7 @@ __all__ = [
     "Judgement",
     "Missing",
     "chapter_verdicts",
+    "controls_beside_v4",
     "evaluate",
     "load",
     "references_cited",
@@ -45,6 +46,13 @@ def load() -> pd.DataFrame:
 def references_cited() -> pd.DataFrame:
     """The draft's references as cited and as published (``references_cited.csv``)."""
     return pd.read_csv(resources.files("ksc.evidence").joinpath("references_cited.csv"))
+
+
+def controls_beside_v4(results_dir) -> pd.DataFrame:
+    """V4 beside chapter 11's non-chaotic activations with its Top-K and penalty (:func:`ksc_architecture.
+    controls_beside_v4`), read from the results files."""
+    empty = pd.DataFrame(columns=["id", "measured"]), pd.DataFrame(columns=["measurement", "measured"])
+    return ksc_architecture.controls_beside_v4(Evidence(results_dir, *empty))
 
 
 def rule_history() -> pd.DataFrame:

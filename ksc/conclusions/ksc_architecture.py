@@ -31,6 +31,32 @@ def topk_controls(ev: Evidence, dataset: str = "logistic") -> pd.DataFrame:
 NON_CHAOTIC_TOPK = ("elu", "tanh")  # chapter 11's activations outside the chaos family that keep their units
 
 
+def controls_beside_v4(ev: Evidence) -> pd.DataFrame:
+    """V4 beside chapter 11's non-chaotic Top-K controls and ReLU, all with V4's Top-K and penalty: per variant the
+    dead fraction, the latent variance on logistic and on noise images and their ratio, and the test FVE on logistic
+    images (means over seeds), for the intro and the ledger page."""
+    runs = ev.metrics("11_ablations")
+    runs = runs[runs.experiment == "ablation"]
+    if not {"logistic", "noise"} <= set(runs.dataset):
+        raise Missing("chapter 11 did not train its ablations on both logistic and noise images")
+    picked = runs[
+        (runs.factor == "default")
+        | ((runs.factor == "activation") & runs.activation.isin((*NON_CHAOTIC_TOPK, "relu")))
+        | ((runs.factor == "alpha") & (runs.alpha == 0))
+    ]
+    means = picked.groupby(["variant", "dataset"], sort=False)[["dead_fraction", "variance", "fve"]].mean()
+    logistic, noise = means.xs("logistic", level="dataset"), means.xs("noise", level="dataset")
+    return pd.DataFrame(
+        {
+            "dead fraction": logistic.dead_fraction,
+            "variance (logistic)": logistic.variance,
+            "variance (noise)": noise.variance.reindex(logistic.index),
+            "logistic / noise": logistic.variance / noise.variance.reindex(logistic.index),
+            "FVE (logistic)": logistic.fve,
+        }
+    ).rename_axis("with V4's Top-K and penalty")
+
+
 def _beside(controls: pd.DataFrame, quantity: str, fmt: str = ".3f") -> str:
     """'ELU 0.109, tanh 0.086, ...': the Top-K controls' values of one quantity, for a reason."""
     return ", ".join(f"{name} {value:{fmt}}" for name, value in controls[quantity].items())

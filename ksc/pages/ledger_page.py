@@ -89,11 +89,13 @@ def places(ledger_table: pd.DataFrame) -> pd.DataFrame:
     return _shown(_with_passes(ledger_table)[PLACE_COLUMNS])
 
 
-def write_files(results_dir, ledger_table: pd.DataFrame, judged: pd.DataFrame, tally: pd.DataFrame) -> None:
+def write_files(
+    results_dir, ledger_table: pd.DataFrame, judged: pd.DataFrame, tally: pd.DataFrame, controls: pd.DataFrame
+) -> None:
     """``findings.md`` (:func:`findings_markdown`), ``ledger.csv``, ``ledger.json`` and
     ``conclusions.csv`` in ``results_dir``, each written atomically."""
     for name, text in {
-        "findings.md": findings_markdown(judged, tally),
+        "findings.md": findings_markdown(judged, tally, controls),
         "ledger.csv": ledger_table.to_csv(index=False),
         "ledger.json": ledger_table.to_json(orient="records", indent=1),
         "conclusions.csv": judged.to_csv(index=False),
@@ -105,8 +107,26 @@ def _count_sentence(counts: pd.Series) -> str:
     return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
 
 
-def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame) -> str:
-    """The summary the intro page includes: conclusions with their verdicts, then the tallies by kind.
+def controls_markdown(controls: pd.DataFrame) -> list[str]:
+    """V4 beside the non-chaotic activations with its Top-K and penalty, as a Markdown table (lines)."""
+    columns = list(controls.columns)
+    lines = [
+        "**V4 beside non-chaotic activations with its Top-K and penalty** (chapter 11, means over seeds): every "
+        "conclusion about V4 reads against these.",
+        "",
+        "| " + " | ".join([controls.index.name, *columns]) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for name, row in controls.iterrows():
+        lines.append("| " + " | ".join([str(name), *(f"{row[c]:.3g}" for c in columns)]) + " |")
+    return [*lines, ""]
+
+
+def findings_markdown(
+    conclusions_table: pd.DataFrame, tally_table: pd.DataFrame, controls: pd.DataFrame | None = None
+) -> str:
+    """The summary the intro page includes: conclusions with their verdicts, V4 beside the non-chaotic Top-K
+    controls, then the tallies by kind.
 
     Written by the ledger chapter when the book is built, so the intro never states a typed number.
     """
@@ -142,6 +162,8 @@ def findings_markdown(conclusions_table: pd.DataFrame, tally_table: pd.DataFrame
             f"**{row.verdict}** | {BASES.get(row.basis, row.basis)} |"
         )
     lines.append("")
+    if controls is not None:
+        lines += controls_markdown(controls)
     for paper in tally_table.columns:
         column = tally_table[paper].drop("all distinct measurements")
         lines.append(
