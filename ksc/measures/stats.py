@@ -48,6 +48,20 @@ def compare_two(a, b, label_a: str = "a", label_b: str = "b", confidence: float 
     return rows
 
 
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjustment of ``p_values`` (every comparison of one family counted); NaN stays NaN and is not
+    counted. An adjusted p below alpha rejects at family-wise error rate alpha."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
 def equivalence(low: float, high: float, lower: float, upper: float) -> str:
     """Two one-sided tests read off a confidence interval: ``equivalent`` if the interval (low, high) lies inside the
     margin (lower, upper); ``different`` if it lies wholly outside it; else ``cannot tell``. With a 95 % interval
