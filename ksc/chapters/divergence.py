@@ -15,6 +15,28 @@ Two protocols:
 Around them: the two encoders the chapter trains (``train_encoders``), why the draft's frames are unrelated
 (``run_separations``, ``attractor_size``, ``iterates_until``, ``decorrelation_table``) and the chapter's
 measured rows for the claims registry (``measured_rows``).
+
+Null encoders (``null_encoders``) go through the same window protocol (same runs, nudges and steps): the 784 pixels
+themselves (``identity``), a fixed random Gaussian projection 784 -> latent_dim scaled by 1/sqrt(784)
+(``random projection``, seeded with the training seed), V4 at its initial weights for the training seed
+(``untrained v4``) and V4's architecture with tanh in place of the chaos activation under the same Top-K and penalty,
+trained like V4 (``tanh + top-k``, ``ksc.chapters.ablations.variants``). Any smooth map passes a small difference on
+linearly, so a latent rate near the input's is what these give too; the table ``null_encoders`` says whether V4's
+does more.
+
+Top-K switching. For an encoder with Top-K, the kept set S(z) of a code z is its non-zero entries. On one curve
+(run, delta) with reference frames a_t and nudged frames b_t, t = 0..n_steps, the support difference is
+D_t = S(z(a_t)) symmetric-difference S(z(b_t)): the units kept in one of the two codes and not in the other. A
+*support change* (a switch) happens at step t >= 1 when D_t != D_{t-1}: a unit enters or leaves the difference, in
+either direction (the two kept sets part, part further, or meet again). Each such unit adds or removes a kept value
+of the size of the Top-K threshold, not of the input difference, so the latent distance jumps there. The steps of
+a curve fall into *segments*, maximal runs of consecutive t with the same D_t; the segment of t is the number of
+switches at steps 1..t. ``between_switch_rate`` fits ln(latent distance) against t with one intercept per segment
+(the within-segment slopes pooled by least squares), on the same points as the plain fit (``growth_rates``: input
+distance in the band, latent distance > 0). Encoders without Top-K have no switches (one segment), and their
+between-switch rate is the plain rate. ``support_changes_per_step`` counts the switches a plain fit would see: per
+curve, the switches at steps t whose input distances at t - 1 and at t both lie in the band, over the number of
+such steps; then the mean over curves that have such steps.
 """
 
 from __future__ import annotations
@@ -22,12 +44,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.chapters.ablations.variants import Variant, VariantMembers
+from ksc.chapters.training_controls.diagnostics import untrained
 from ksc.data.chaos import IMAGE_SIDE, PIXELS, decorrelation_iterates, logistic_orbit
 from ksc.evidence import claims
 from ksc.models.training import Fit, train_many
 from ksc.runtime.backend import keras
 
 V4 = "v4"  # the label of the V4 encoder; the dense one's is ``dense_label(small_latent)``
+IDENTITY, PROJECTION, UNTRAINED, TANH = "identity", "random projection", "untrained v4", "tanh + top-k"
+MODEL, NULL = "model", "null"  # the roles of the table ``null_encoders``
+TOPK = frozenset({V4, UNTRAINED, TANH})  # the encoders that end in Top-K (dense ReLU and the linear nulls do not)
+TRANSMITS = 0.5  # the pre-registered rule: an encoder transmits divergence if its between-switch rate ratio >= this
+BAND = (1e-5, 1e-2)  # the input distances the growth rates are fitted over: above float32 resolution, below saturation
+NULL_COLUMNS = [
+    "encoder",
+    "role",
+    "rate_ratio",
+    "rate_ratio_between_switches",
+    "support_changes_per_step",
+    "transmits",
+]
 
 # the columns of the table of the two trained encoders
 FIT_COLUMNS = ["variance", "dead_units", "dead_fraction", "test_mse", "mean_predictor_mse", "fve", "wall_seconds"]
@@ -49,6 +86,83 @@ def train_encoders(
         dense: train_many("dense_relu", data, seeds=[seed], latent_dim=small_latent, labels=dense, **training)[0],
         V4: train_many("v4", data, seeds=[seed], latent_dim=latent_dim, k=k, labels=V4, **training)[0],
     }
+
+
+def identity_encoder(frames, training=False) -> np.ndarray:
+    """The null "encoder" whose code is the image itself: the 784 pixels (float64 of the float32 frames)."""
+    return np.asarray(frames, np.float64).reshape(len(frames), -1)
+
+
+def random_projection(latent_dim: int, seed: int):
+    """The null encoder x -> x P with P a fixed (784, latent_dim) standard Gaussian matrix drawn from ``seed`` and
+    scaled by 1/sqrt(784): each latent coordinate of a difference d has mean square |d|^2 / 784, so the code's length
+    is about sqrt(latent_dim / 784) of the image's (a scale the growth rates do not see)."""
+    projection = np.random.default_rng(seed).standard_normal((PIXELS, latent_dim)) / np.sqrt(PIXELS)
+
+    def encode(frames, training=False) -> np.ndarray:
+        return identity_encoder(frames) @ projection
+
+    return encode
+
+
+class _KeepMembers(keras.callbacks.Callback):
+    """Keeps the member model a ``train_many`` call trains, so that its members can be read after training."""
+
+    members = None
+
+    def on_train_end(self, logs=None):
+        self.members = self.model
+
+
+def _member_encoder(members, member: int = 0):
+    """Member ``member``'s latent code (after Top-K) of (B, 28, 28) frames, read through the members' forward pass
+    (a variant's activation lives in no Keras model). It reads the weights the members hold when it is called."""
+
+    def encode(frames, training=False):
+        return members.forward(np.asarray(frames, np.float32))[1][member]
+
+    return encode
+
+
+def null_encoders(
+    data, seed: int, latent_dim: int, k: int, epochs: int, batch_size: int, learning_rate: float
+) -> tuple[dict, dict[str, Fit]]:
+    """The null encoders of the window protocol, keyed by their labels (``IDENTITY``, ``PROJECTION``, ``UNTRAINED``,
+    ``TANH``), and the fit of the one that is trained (``TANH``: V4's architecture, Top-K and draft penalty with tanh
+    in place of the chaos activation, as chapter 11 builds it, trained on ``data`` with ``seed`` like V4).
+
+    ``UNTRAINED`` is V4 (``latent_dim``, ``k``) at the initial weights its training starts from for ``seed``.
+    """
+    keep = _KeepMembers()
+    variant = Variant(TANH, "activation", activation="tanh", k=k, latent_dim=latent_dim)
+    tanh_fit = train_many(
+        "v4",
+        data,
+        seeds=[seed],
+        labels=TANH,
+        ks=[variant.kept],
+        latent_dim=latent_dim,
+        variance_penalty="none",  # the variant's own penalty (the draft's form) is added by its members
+        member_type=VariantMembers,
+        member_options={"variants": (variant,)},
+        callbacks=[keep],
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+    )[0]
+    _, initial = untrained("v4", data, seed, label=UNTRAINED, latent_dim=latent_dim, k=k)
+    encoders = {
+        IDENTITY: identity_encoder,
+        PROJECTION: random_projection(latent_dim, seed),
+        UNTRAINED: initial.encoder,
+        TANH: _member_encoder(keep.members),
+    }
+    return encoders, {TANH: tanh_fit}
+
+
+def roles(small_latent: int) -> dict[str, str]:
+    """Every encoder of the window protocol in the order of the table ``null_encoders``, with its role."""
+    return {V4: MODEL, dense_label(small_latent): MODEL, IDENTITY: NULL, PROJECTION: NULL, UNTRAINED: NULL, TANH: NULL}
 
 
 def _encode(encoder, frames: np.ndarray) -> np.ndarray:
@@ -147,10 +261,27 @@ def draft_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def support_changes(codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """(T,) bool: whether the support difference of two sequences of Top-K codes ((T, units) each, frames a_t and
+    b_t) changes at step t: D_t != D_{t-1} with D_t the units kept (non-zero) in one code of step t and not in the
+    other. Step 0 has no earlier step and is False (see the module docstring)."""
+    difference = (np.asarray(codes_a) != 0) != (np.asarray(codes_b) != 0)
+    changed = np.any(difference[1:] != difference[:-1], axis=1)
+    return np.r_[False, changed]
+
+
 def window_protocol(
-    encoders: dict, r: float = 3.99, deltas=(1e-12, 1e-9, 1e-6, 1e-3), n_steps: int = 40, n_runs: int = 5, seed: int = 0
+    encoders: dict,
+    r: float = 3.99,
+    deltas=(1e-12, 1e-9, 1e-6, 1e-3),
+    n_steps: int = 40,
+    n_runs: int = 5,
+    seed: int = 0,
+    topk=(),
 ) -> pd.DataFrame:
-    """Nudge at the end of a window, then slide: rows (encoder, run, delta, t, input_distance, latent_distance)."""
+    """Nudge at the end of a window, then slide: rows (encoder, run, delta, t, input_distance, latent_distance,
+    support_changed); ``support_changed`` (``support_changes``) for the encoders named in ``topk``, False for the
+    others."""
     rng = np.random.default_rng(seed)
     rows = []
     for run in range(n_runs):
@@ -168,7 +299,9 @@ def window_protocol(
             # distances as the encoder sees them: between the float32 images
             input_distance = np.linalg.norm((a.astype(np.float64) - b).reshape(len(a), -1), axis=1)
             for name, encoder in encoders.items():
-                latent_distance = np.linalg.norm(_encode(encoder, a) - _encode(encoder, b), axis=1)
+                code_a, code_b = _encode(encoder, a), _encode(encoder, b)
+                latent_distance = np.linalg.norm(code_a - code_b, axis=1)
+                changed = support_changes(code_a, code_b) if name in topk else np.zeros(len(a), bool)
                 rows += [
                     {
                         "encoder": name,
@@ -177,6 +310,7 @@ def window_protocol(
                         "t": t,
                         "input_distance": input_distance[t],
                         "latent_distance": latent_distance[t],
+                        "support_changed": bool(changed[t]),
                     }
                     for t in range(len(a))
                 ]
@@ -191,7 +325,7 @@ def growth_rate(t: np.ndarray, distance: np.ndarray, low: float, high: float) ->
     return float(np.polyfit(t[keep], np.log(distance[keep]), 1)[0])
 
 
-def growth_rates(table: pd.DataFrame, low: float = 1e-5, high: float = 1e-2) -> pd.DataFrame:
+def growth_rates(table: pd.DataFrame, low: float = BAND[0], high: float = BAND[1]) -> pd.DataFrame:
     """Per encoder: exponential growth rate of the input and of the latent distance in the window protocol.
 
     Each (run, delta) curve is fitted on its own, over the t where the input distance lies in
@@ -221,6 +355,89 @@ def growth_rates(table: pd.DataFrame, low: float = 1e-5, high: float = 1e-2) -> 
     return pd.DataFrame(rows).set_index("encoder")
 
 
+def between_switch_rate(t: np.ndarray, distance: np.ndarray, changed: np.ndarray, keep: np.ndarray) -> float:
+    """Slope of ln(distance) against t with one intercept per segment between support changes, pooled by least
+    squares over the points where ``keep`` and distance > 0; segments with one such point are left out; nan if
+    fewer than 3 points remain.
+
+    ``changed`` (bool, one per step of the whole curve, in order of t) marks the support changes; a point's segment
+    is the number of changes up to and including its step, counted over the whole curve (not only the kept points).
+    """
+    t, distance = np.asarray(t, float), np.asarray(distance, float)
+    segment = np.cumsum(np.asarray(changed, bool))
+    keep = np.asarray(keep, bool) & (distance > 0)
+    t, y, segment = t[keep], np.log(distance[keep]), segment[keep]
+    labels, counts = np.unique(segment, return_counts=True)
+    shared = np.isin(segment, labels[counts >= 2])
+    if shared.sum() < 3:
+        return float("nan")
+    t, y, segment = t[shared], y[shared], segment[shared]
+    frame = pd.DataFrame({"t": t, "y": y, "segment": segment})
+    centred = frame[["t", "y"]] - frame.groupby("segment")[["t", "y"]].transform("mean")
+    spread = float(np.sum(centred.t**2))
+    return float(np.sum(centred.t * centred.y) / spread) if spread > 0 else float("nan")
+
+
+def switch_fraction(changed: np.ndarray, in_band: np.ndarray) -> float:
+    """The support changes a plain fit would see on one curve: the changes at steps t whose points t - 1 and t both
+    lie in the band, over the number of such steps (nan if none). Both arrays: one entry per step, in order of t."""
+    changed, in_band = np.asarray(changed, bool), np.asarray(in_band, bool)
+    steps = in_band[1:] & in_band[:-1]
+    return float(np.sum(changed[1:] & steps) / steps.sum()) if steps.any() else float("nan")
+
+
+def null_encoder_table(
+    table: pd.DataFrame, roles: dict[str, str], low: float = BAND[0], high: float = BAND[1]
+) -> pd.DataFrame:
+    """The table ``null_encoders``: one row per encoder of ``roles`` (label -> ``MODEL`` or ``NULL``), in its order.
+
+    ``rate_ratio`` is the latent over the input growth rate as ``growth_rates`` gives them (medians over curves);
+    ``rate_ratio_between_switches`` the median over curves of ``between_switch_rate`` over the same input rate;
+    ``support_changes_per_step`` the mean over curves of ``switch_fraction`` (0 for an encoder without Top-K, whose
+    ``support_changed`` is never set; nan where no curve has two neighbouring points in the band);
+    ``transmits``: ``rate_ratio_between_switches`` >= ``TRANSMITS`` (False where that ratio is nan).
+    """
+    plain = growth_rates(table, low, high)
+    rows = []
+    for name, role in roles.items():
+        curves = table[table.encoder == name].sort_values(["run", "delta", "t"]).groupby(["run", "delta"])
+        between, fractions = [], []
+        for _, curve in curves:
+            in_band = ((curve.input_distance > low) & (curve.input_distance < high)).to_numpy()
+            changed = curve.support_changed.to_numpy()
+            between.append(between_switch_rate(curve.t, curve.latent_distance, changed, in_band))
+            fractions.append(switch_fraction(changed, in_band))
+        input_rate = plain.loc[name, "input growth rate"]
+        ratio_between = float(np.nanmedian(between) / input_rate) if np.isfinite(between).any() else float("nan")
+        rows.append(
+            {
+                "encoder": name,
+                "role": role,
+                "rate_ratio": float(plain.loc[name, "latent growth rate"] / input_rate),
+                "rate_ratio_between_switches": ratio_between,
+                "support_changes_per_step": float(np.nanmean(fractions)) if np.isfinite(fractions).any() else np.nan,
+                "transmits": bool(ratio_between >= TRANSMITS),
+            }
+        )
+    return pd.DataFrame(rows, columns=NULL_COLUMNS)
+
+
+def pre_registered_reading(nulls: pd.DataFrame, v4: str = V4) -> dict:
+    """The pre-registered rule on the table ``null_encoders``: V4 transmits divergence if its
+    ``rate_ratio_between_switches`` >= ``TRANSMITS``; the verdict is informative only if at least one null encoder's is
+    below it. Returns v4_ratio, v4_transmits, nulls_below (labels), informative."""
+    by_name = nulls.set_index("encoder")
+    ratio = float(by_name.loc[v4, "rate_ratio_between_switches"])
+    null_rows = nulls[nulls.role == NULL]
+    below = null_rows.encoder[null_rows.rate_ratio_between_switches < TRANSMITS].tolist()
+    return {
+        "v4_ratio": ratio,
+        "v4_transmits": bool(ratio >= TRANSMITS),
+        "nulls_below": below,
+        "informative": bool(below),
+    }
+
+
 def rates_against_lyapunov(table: pd.DataFrame, lyapunov: float) -> pd.DataFrame:
     """``growth_rates`` of the window protocol, with the Lyapunov exponent and the latent rate over the input's."""
     rates = growth_rates(table)
@@ -247,8 +464,11 @@ def measured_rows(
     Variance and dead fraction of each encoder (``per_fit``); from the draft protocol (``draft_summary``), each
     encoder's mean latent distance and distance ratio and V4's mean distance over the dense encoder's
     (``<v4>/<dense>``); from the window protocol (``rates``), each encoder's latent growth rate over the input's,
-    with the number of curves fitted as n.
+    with the number of curves fitted as n. Only the two models (``dense`` and ``v4``) are read: the null encoders
+    of ``per_fit`` and ``rates`` measure no claim.
     """
+    models = [dense, v4]
+    per_fit = per_fit[per_fit.model.isin(models)]
     s = summary.set_index("encoder")
     draft_rows = [
         claims.rows(
@@ -266,6 +486,7 @@ def measured_rows(
             int(rates.loc[name, "curves fitted"]),
         )
         for name in rates.index
+        if name in models
     ]
     return pd.concat(
         [

@@ -275,49 +275,6 @@ def two_systems_figure(latents: dict):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Chapter 05: divergence
-
-
-def separation_figure(separations: np.ndarray, frame_length: int, row_length: int, attractor_size: float):
-    """|x_t - y_t| of orbit pairs against the iterate index, with the frame and row lengths marked."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    t = np.arange(1, separations.shape[1] + 1)
-    for s in separations:
-        ax.semilogy(t, np.maximum(s, 1e-18), lw=0.8)
-    ax.axhline(
-        attractor_size,
-        color="gray",
-        linestyle="--",
-        label=f"typical distance of two attractor points ({attractor_size:.2f})",
-    )
-    ax.axvline(row_length, color="crimson", linestyle=":", label=f"one image row ({row_length} iterates)")
-    ax.axvline(frame_length, color="black", linestyle=":", label=f"one image ({frame_length} iterates)")
-    ax.set_xscale("log"), ax.set_xlabel("iterate"), ax.set_ylabel("|x_t - y_t|"), ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def window_figure(table: pd.DataFrame):
-    """The window protocol: input and latent distances against t, and latent against input distance."""
-    encoders = list(table.encoder.unique())
-    fig, axes = plt.subplots(1, len(encoders) + 1, figsize=(5 * (len(encoders) + 1), 3.8))
-    first = table[table.encoder == encoders[0]]
-    for delta, g in first.groupby("delta"):
-        m = g.groupby("t").input_distance.median()
-        axes[0].semilogy(m.index, m.where(m > 0), label=f"δ = {delta:g}")
-    axes[0].set_title("input distance (median over runs)"), axes[0].set_xlabel("t (iterates after the nudge)")
-    axes[0].legend(fontsize=7)
-    for ax, name in zip(axes[1:], encoders):
-        g = table[(table.encoder == name) & (table.input_distance > 0) & (table.latent_distance > 0)]
-        points = ax.scatter(g.input_distance, g.latent_distance, c=g.t, s=6, cmap="viridis")
-        ax.set_xscale("log"), ax.set_yscale("log")
-        ax.set_xlabel("input distance"), ax.set_ylabel("latent distance"), ax.set_title(name)
-        fig.colorbar(points, ax=ax, label="t")
-    fig.tight_layout()
-    return fig
-
-
-# --------------------------------------------------------------------------------------------------------------------
 # Chapter 06: sparse autoencoders
 
 

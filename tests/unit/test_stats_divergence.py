@@ -167,3 +167,16 @@ def test_the_verdict_says_which_encoders_follow_the_input():
     text = divergence_text.verdict(claim_table, [100, 120], draft, summary, slower, 0.61)
     assert "after 110 iterates" in text and "in row 4 of" in text and "0.300 for v4" in text
     assert text.endswith("Not every encoder's latent distance follows the input's growth within 20 %: v4.")
+
+
+def test_the_measured_rows_leave_the_null_encoders_out():
+    dense, per_fit, summary, rates = _chapter_tables()
+    per_fit = pd.concat([per_fit, pd.DataFrame([{"model": divergence.TANH, "variance": 0.2, "dead_fraction": 0.1}])])
+    null_rate = pd.DataFrame(
+        {"input growth rate": [0.6], "latent growth rate": [0.6], "curves fitted": [7], "lambda": [0.6]}
+        | {"latent / input rate": [1.0]},
+        index=pd.Index([divergence.IDENTITY], name="encoder"),
+    )
+    measured = divergence.measured_rows(per_fit, summary, pd.concat([rates, null_rate]), 2, dense=dense)
+    assert set(measured.model) == {dense, "v4", f"v4/{dense}"}
+    assert len(measured) == len(divergence.measured_rows(_chapter_tables()[1], summary, rates, 2, dense=dense))
