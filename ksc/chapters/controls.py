@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.data import chaos
 from ksc.evidence import claims
 from ksc.measures import metrics
 from ksc.models.training import Fit, train_many
@@ -38,12 +39,13 @@ def reconstruction_floors(splits, components) -> pd.DataFrame:
 def train_on_every_dataset(models, data: dict, seeds, **training) -> dict[str, list[Fit]]:
     """Per architecture in ``models``: its fits on every data set of ``data`` and every seed, trained as one
     computation (``train_many``), each model on its own data set and labelled ``<architecture> on <data set>``.
+    ``data`` maps each data set to its splits, or to one splits per seed (:func:`ksc.data.chaos.splits_per_seed`).
     ``training`` goes to ``train_many``."""
     grid = [(dataset, s) for dataset in data for s in seeds]
     return {
         name: train_many(
             name,
-            [data[dataset] for dataset, _ in grid],
+            [chaos.for_seed(data[dataset], s) for dataset, s in grid],
             seeds=[s for _, s in grid],
             labels=[f"{name} on {dataset}" for dataset, _ in grid],
             **training,

@@ -40,13 +40,14 @@ def image_statistics(data: dict) -> pd.DataFrame:
 
 def train_every_model(models, data: dict, seeds, **training) -> list[Fit]:
     """Every architecture in ``models`` on every system of ``data`` and every seed; each architecture as one
-    computation (``train_many``), each model on its own system's images. ``training`` goes to ``train_many``."""
+    computation (``train_many``), each model on its own system's images. ``data`` maps each system to its splits,
+    or to one splits per seed (:func:`ksc.data.chaos.splits_per_seed`). ``training`` goes to ``train_many``."""
     grid = [(system, s) for system in data for s in seeds]
     fits = []
     for model in models:
         fits += train_many(
             model,
-            [data[system] for system, _ in grid],
+            [chaos.for_seed(data[system], s) for system, s in grid],
             seeds=[s for _, s in grid],
             labels=[label(model, system) for system, _ in grid],
             **training,

@@ -146,6 +146,20 @@ def make_splits(
     return Splits(images[:n_train], images[n_train : n_train + n_val], images[n_train + n_val :])
 
 
+def splits_per_seed(
+    dataset: str, seeds, n_train: int = 2000, n_val: int = 200, n_test: int = 500, r: float = 3.99, data_seed: int = 0
+) -> dict:
+    """One :func:`make_splits` per training seed, each drawn with data seed ``data_seed + seed``: a comparison over
+    seeds then varies the images as well as the weights and the data order, so its spread is not that of one draw."""
+    return {s: make_splits(dataset, n_train, n_val, n_test, r=r, seed=data_seed + s) for s in seeds}
+
+
+def for_seed(splits, seed: int) -> Splits:
+    """The splits a model of training ``seed`` uses: ``splits`` itself, or its entry for ``seed`` where ``splits`` is
+    one per seed."""
+    return splits[seed] if isinstance(splits, dict) else splits
+
+
 def logistic_lyapunov(r: float, n_steps: int = 100_000, burn_in: int = 1000, seed: int = 0) -> float:
     """Largest Lyapunov exponent of the logistic map: the orbit average of ln|r (1 - 2x)|."""
     x = np.random.default_rng(seed).uniform(0.1, 0.9, size=1)

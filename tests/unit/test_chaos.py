@@ -69,3 +69,12 @@ def test_byte_entropy_bounds():
 
 def test_decorrelation_time():
     assert chaos.decorrelation_iterates(np.log(2), 2.0**-20) == pytest.approx(20.0)
+
+
+def test_splits_per_seed_draw_different_images_and_for_seed_picks_them():
+    by_seed = chaos.splits_per_seed("logistic", [0, 1], 8, 2, 4, data_seed=5)
+    assert not np.array_equal(by_seed[0].train, by_seed[1].train)
+    np.testing.assert_array_equal(by_seed[1].train, chaos.make_splits("logistic", 8, 2, 4, seed=6).train)
+    assert chaos.for_seed(by_seed, 1) is by_seed[1]
+    one = chaos.make_splits("logistic", 8, 2, 4)
+    assert chaos.for_seed(one, 1) is one
