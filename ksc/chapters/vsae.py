@@ -266,6 +266,43 @@ def at_chosen_beta(effects: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     return effects.merge(picked, on=["dataset", "k", "beta"]) if len(effects) else effects
 
 
+def paired_p(differences) -> float:
+    """Two-sided p-value of a paired t-test from the paired differences (a one-sample t-test against 0): NaN with
+    fewer than two pairs; where the differences do not vary, 1 if they are all 0 (no difference in any pair) and NaN
+    otherwise (the same nonzero difference in every pair: the test is undefined, and no p is made up for it)."""
+    values = np.asarray(differences, float)
+    if len(values) < 2:
+        return float("nan")
+    if np.all(values == values[0]):
+        return 1.0 if values[0] == 0 else float("nan")
+    return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
+
+
+def mean_interval(values) -> tuple[float, float, float, int]:
+    """(mean, 95 % t-interval low, high, n) of the finite values (:func:`ksc.evidence.claims.interval`)."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), float("nan"), float("nan"), 0
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+    low, high = claims.interval(float(np.mean(values)), sd, len(values))
+    return float(np.mean(values)), float(low), float(high), len(values)
+
+
+def tpp_by_k(runs: pd.DataFrame, variant: str = "vsae_mean") -> pd.DataFrame:
+    """Per k on the network's activations: the TPP of ``variant`` (the KL-only vSAE, as its authors' code runs it)
+    minus the TopK SAE's, paired by seed, its mean and 95 % t-interval (the comparison the TPP conclusion reads)."""
+    network = runs[(runs.dataset == "network") & runs.model.isin([variant, "topk_sae"])]
+    if "tpp" not in network:
+        return pd.DataFrame(columns=["k", "gap", "ci_low", "ci_high", "n"])
+    wide = network.pivot_table(index=["k", "seed"], columns="model", values="tpp")
+    rows = []
+    for k, group in wide.groupby(level="k"):
+        mean, low, high, n = mean_interval((group[variant] - group["topk_sae"]).to_numpy())
+        rows.append({"k": int(k), "gap": mean, "ci_low": low, "ci_high": high, "n": n})
+    return pd.DataFrame(rows, columns=["k", "gap", "ci_low", "ci_high", "n"])
+
+
 def one_sample_p(values: np.ndarray) -> float:
     """Two-sided p-value of a mean effect over seeds against 0 (one-sample t-test); NaN with fewer than two
     seeds or no spread."""

@@ -1,6 +1,8 @@
 """Chapter 06's diagnostics beside the claims: the living-fraction / FVE frontier over beta, the input-scale check,
 firing densities and the fits behind the decoder maps, how far training went (validation curves), the vSAE authors'
-code path against ours, the overcomplete check and the probing table.
+code path against ours, the attribution of its dead latents to the differences between the two codes (one switched
+at a time), its living latents against the TopK SAE's and the KL term's share of the loss, the overcomplete check and
+the probing table.
 """
 
 from __future__ import annotations
@@ -10,8 +12,45 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ksc.chapters.vsae import HEADLINE_AUXK
+from ksc.chapters.vsae import HEADLINE_AUXK, living_ratios, mean_interval, paired_p, selected_betas
 from ksc.measures.metrics import firing_frequency
+from ksc.measures.stats import holm
+
+# the decision rules' thresholds, fixed before the attribution's results existed (:func:`preregistered`)
+LIVING_SUPPORTED = 0.5  # vsae-living: supported if the living ratio is at most this pooled and at every k
+LIVING_NOT_SUPPORTED = 0.8  # and not supported if the pooled ratio is at least this
+KL_FRACTION = 0.5  # vsae-kl-cause: the KL term's fraction of the lost latents, its interval above or below this
+DECISIVE_CHANGE = 0.1  # the attribution names a switch that changes the living fraction by at least this
+ALPHA = 0.05  # with Holm-adjusted p below this
+AUTHORS_PATH = "authors' path"  # the attribution's baseline: the vSAE as the authors' code runs it
+ALL_OURS = "all ours"  # every difference switched: our KL-only vSAE with AuxK
+ATTRIBUTION_COLUMNS = ["variant", "switched", "k", "beta", "seed", "living", "fve", "l0"]
+LIVING_PRIMARY_COLUMNS = [
+    "k",
+    "beta",
+    "living_vsae",
+    "living_topk",
+    "living_beta0",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "ratio_beta0",
+    "n",
+]
+EFFECT_COLUMNS = [
+    "variant",
+    "k",
+    "beta",
+    "living_authors",
+    "living_variant",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "p",
+    "p_holm",
+    "n",
+]
+KL_SHARE_COLUMNS = ["k", "beta", "gap", "kl_share", "code_share", "kl_fraction", "ci_low", "ci_high", "n"]
 
 
 def frontier(table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
@@ -168,3 +207,223 @@ def probing_summary(runs: pd.DataFrame) -> pd.DataFrame:
     probing = runs[runs.dataset == "network"]
     columns = ["living", "fve", "sparse_probe_1", "sparse_probe_5", "tpp_targeted", "tpp_others", "tpp"]
     return probing.groupby(["k", "model", "beta"])[columns].mean()
+
+
+def authors_chosen(authors: pd.DataFrame, table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+    """Per k of the authors' form: the beta chapter 06's rule (:func:`ksc.chapters.vsae.selected_betas`) picks for it
+    against the TopK SAE of the superposition design (AuxK on, main input scale) among the grid's betas (beta = 0 is
+    no candidate), the TopK SAE's validation FVE minus the authors' form's at that beta, and whether that is within
+    the margin."""
+    topk = table[
+        (table.dataset == "superposition")
+        & (table.model == "topk_sae")
+        & (table.auxk == HEADLINE_AUXK)
+        & (table.rms == input_rms)
+        & table.k.isin(authors.k.unique())
+    ]
+    picked = selected_betas(pd.concat([topk, authors[authors.beta > 0]], ignore_index=True), input_rms)
+    picked = picked[picked.variant == "vsae_mean"]
+    return pd.DataFrame(
+        {
+            "k": picked.k.astype(int).to_numpy(),
+            "beta": picked.beta.to_numpy(),
+            "val_fve_gap": (picked.topk_val_fve - picked.variant_val_fve).to_numpy(),
+            "within_margin": picked.meets_margin.to_numpy(),
+        }
+    )
+
+
+def _at_chosen(authors: pd.DataFrame, chosen: pd.DataFrame) -> pd.Series:
+    """Which rows of the authors' form's table are at their k's chosen beta."""
+    return authors.beta == authors.k.map(chosen.set_index("k").beta)
+
+
+def attribution_table(authors: pd.DataFrame, chosen: pd.DataFrame, attribution: pd.DataFrame) -> pd.DataFrame:
+    """One row per trained member: the authors' path (the authors' form's own members at beta = 0 and at each k's
+    chosen beta) and every variant of the attribution arm."""
+    own = authors[(authors.beta == 0) | _at_chosen(authors, chosen)].assign(variant=AUTHORS_PATH, switched="")
+    rows = pd.concat([own, attribution], ignore_index=True)[ATTRIBUTION_COLUMNS]
+    return rows.astype({"k": int, "seed": int, "beta": float})
+
+
+def attribution_effects(attribution: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant (not the authors' path), k and beta: mean living fraction of the authors' path and of the
+    variant, their difference paired by seed with its 95 % t-interval, the paired t-test's two-sided p and its Holm
+    adjustment over every row of the table (:func:`ksc.measures.stats.holm`)."""
+    base = attribution[attribution.variant == AUTHORS_PATH].set_index(["k", "beta", "seed"]).living
+    rows = []
+    others = attribution[attribution.variant != AUTHORS_PATH]
+    for (variant, k, beta), group in others.groupby(["variant", "k", "beta"], sort=False):
+        own = group.set_index("seed").living
+        theirs = base.xs((k, beta), level=("k", "beta"))
+        seeds = own.index.intersection(theirs.index)
+        difference = (own[seeds] - theirs[seeds]).to_numpy()
+        mean, low, high, n = mean_interval(difference)
+        rows.append(
+            {
+                "variant": variant,
+                "k": int(k),
+                "beta": float(beta),
+                "living_authors": float(theirs[seeds].mean()),
+                "living_variant": float(own[seeds].mean()),
+                "difference": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "p": paired_p(difference),
+                "n": n,
+            }
+        )
+    table = pd.DataFrame(rows, columns=[c for c in EFFECT_COLUMNS if c != "p_holm"])
+    table["p_holm"] = holm(table.p.to_numpy())
+    return table[EFFECT_COLUMNS]
+
+
+def _paired_living(authors: pd.DataFrame, chosen: pd.DataFrame, table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+    """Per k and seed: living fraction of the TopK SAE (superposition design, AuxK on, main input scale), of the
+    authors' form at the k's chosen beta and at beta = 0, and that beta."""
+    topk = table[
+        (table.dataset == "superposition")
+        & (table.model == "topk_sae")
+        & (table.auxk == HEADLINE_AUXK)
+        & (table.rms == input_rms)
+    ]
+    parts = {
+        "topk": topk.set_index(["k", "seed"]).living,
+        "vsae": authors[_at_chosen(authors, chosen)].set_index(["k", "seed"]).living,
+        "beta0": authors[authors.beta == 0].set_index(["k", "seed"]).living,
+    }
+    wide = pd.DataFrame(parts).dropna().reset_index()
+    return wide.assign(beta=wide.k.map(chosen.set_index("k").beta))
+
+
+def living_primary(authors: pd.DataFrame, chosen: pd.DataFrame, table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+    """Per k of the authors' form, and pooled over k: its living fraction at the chosen beta and at beta = 0 against
+    the TopK SAE's (same k and seeds), the ratios' means over seeds and the first one's 95 % t-interval."""
+    wide = _paired_living(authors, chosen, table, input_rms)
+    rows = []
+    groups = [(int(k), g) for k, g in wide.groupby("k")] + [("pooled", wide)]
+    for k, group in groups:
+        mean, low, high, n = mean_interval((group.vsae / group.topk).to_numpy())
+        rows.append(
+            {
+                "k": k,
+                "beta": float(group.beta.iloc[0]) if group.beta.nunique() == 1 else float("nan"),
+                "living_vsae": float(group.vsae.mean()),
+                "living_topk": float(group.topk.mean()),
+                "living_beta0": float(group.beta0.mean()),
+                "ratio": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "ratio_beta0": float((group.beta0 / group.topk).mean()),
+                "n": n,
+            }
+        )
+    return pd.DataFrame(rows, columns=LIVING_PRIMARY_COLUMNS)
+
+
+def kl_share(authors: pd.DataFrame, chosen: pd.DataFrame, table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+    """Per k of the authors' form: the living latents it loses against the TopK SAE at its chosen beta (gap), the
+    part its KL term accounts for (living at beta = 0 minus at the chosen beta) and the part its code path without
+    any KL term does (TopK SAE minus beta = 0), means over seeds; and the KL term's fraction of the gap, seed by seed
+    (a seed with no gap has none), with its mean and 95 % t-interval."""
+    wide = _paired_living(authors, chosen, table, input_rms)
+    rows = []
+    for k, group in wide.groupby("k"):
+        gap, kl = group.topk - group.vsae, group.beta0 - group.vsae
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = np.where(gap != 0, kl / gap.where(gap != 0, 1.0), np.nan)
+        mean, low, high, n = mean_interval(fraction)
+        rows.append(
+            {
+                "k": int(k),
+                "beta": float(group.beta.iloc[0]),
+                "gap": float(gap.mean()),
+                "kl_share": float(kl.mean()),
+                "code_share": float((group.topk - group.beta0).mean()),
+                "kl_fraction": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "n": n,
+            }
+        )
+    return pd.DataFrame(rows, columns=KL_SHARE_COLUMNS)
+
+
+def ours_living_ratio(runs: pd.DataFrame, dataset: str = "superposition") -> float | None:
+    """Our KL-only vSAE's living ratio against the TopK SAE on ``dataset`` (:func:`ksc.chapters.vsae.living_ratios`,
+    mean over k and seeds), None where not measured."""
+    ratios = living_ratios(runs)
+    own = ratios[(ratios.variant == "vsae_mean") & (ratios.dataset == dataset)]
+    return float(own["mean"].iloc[0]) if len(own) else None
+
+
+def decisive_differences(effects: pd.DataFrame, size: float = DECISIVE_CHANGE, alpha: float = ALPHA) -> pd.DataFrame:
+    """The rows of :func:`attribution_effects` (one difference switched alone) whose living fraction changes by at
+    least ``size`` with Holm-adjusted p below ``alpha``."""
+    alone = effects[effects.variant != ALL_OURS]
+    return alone[(alone.difference.abs() >= size) & (alone.p_holm < alpha)]
+
+
+def living_verdict(primary: pd.DataFrame) -> tuple[str, float, pd.DataFrame]:
+    """``vsae-living`` on :func:`living_primary`: the verdict, the pooled ratio and the rows per k."""
+    is_pooled = primary.k.astype(str) == "pooled"
+    by_k, pooled = primary[~is_pooled], float(primary[is_pooled].ratio.iloc[0])
+    if pooled <= LIVING_SUPPORTED and (by_k.ratio <= LIVING_SUPPORTED).all():
+        return "supported", pooled, by_k
+    if pooled >= LIVING_NOT_SUPPORTED:
+        return "not supported", pooled, by_k
+    return "cannot tell", pooled, by_k
+
+
+def kl_cause_verdict(share: pd.DataFrame, effects_at_chosen: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """``vsae-kl-cause`` on :func:`kl_share` and the 2 x 2 at each k's chosen beta: the verdict, the rows where
+    sampling without the KL term raises the dead fraction (Holm-adjusted over the k tested) and the rows tested."""
+    if "dataset" in effects_at_chosen:
+        effects_at_chosen = effects_at_chosen[effects_at_chosen.dataset == "superposition"]
+    sampling = effects_at_chosen.assign(p_holm=holm(effects_at_chosen["sampling without KL p"].to_numpy()))
+    raises = sampling[(sampling["sampling without KL"] > 0) & (sampling.p_holm < ALPHA)]
+    above, below = share.ci_low > KL_FRACTION, share.ci_high < KL_FRACTION
+    if above.all() and raises.empty:
+        return "supported", raises, sampling
+    if below.any() or len(raises):
+        return "not supported", raises, sampling
+    return "cannot tell", raises, sampling
+
+
+def independence_verdict(tpp: pd.DataFrame) -> str:
+    """``vsae-independence`` on :func:`ksc.chapters.vsae.tpp_by_k`."""
+    if (tpp.ci_low > 0).all():
+        return "supported"
+    if (tpp.ci_high < 0).any() and not (tpp.ci_low > 0).any():
+        return "not supported"
+    return "cannot tell"
+
+
+def preregistered(
+    primary: pd.DataFrame, share: pd.DataFrame, effects_at_chosen: pd.DataFrame, tpp: pd.DataFrame
+) -> dict:
+    """The decision rules fixed before these tables existed, applied to them (the ledger's rules in
+    :mod:`ksc.conclusions` judge the same tables; this is what the chapter's page states):
+
+    - ``vsae-living`` (``primary``, :func:`living_primary`): supported if the pooled ratio and the ratio at every k are
+      at most 0.5; not supported if the pooled ratio is at least 0.8; otherwise cannot tell;
+    - ``vsae-kl-cause`` (``share``, :func:`kl_share`; ``effects_at_chosen``, the 2 x 2 at each k's chosen beta on the
+      superposition benchmark):
+      supported if at every k the interval of the KL fraction lies above 0.5 and sampling without the KL term raises
+      the dead fraction at no k (Holm-adjusted over the k tested, p < 0.05); not supported if at some k that interval
+      lies below 0.5 or sampling raises it at some k; otherwise cannot tell;
+    - ``vsae-independence`` (``tpp``, :func:`ksc.chapters.vsae.tpp_by_k`): supported if at every k the interval of
+      the TPP gap lies above 0; not supported if at some k it lies below 0 and at none above; otherwise cannot tell.
+
+    Each entry: (verdict, what it read)."""
+    living, pooled, by_k = living_verdict(primary)
+    kl_cause, raises, sampling = kl_cause_verdict(share, effects_at_chosen)
+    independence = independence_verdict(tpp)
+    return {
+        "vsae-living": (living, {"pooled": pooled, "by_k": dict(zip(by_k.k, by_k.ratio))}),
+        "vsae-kl-cause": (
+            kl_cause,
+            {"share": share, "sampling_raises_at": [int(k) for k in raises.k], "k_tested": len(sampling)},
+        ),
+        "vsae-independence": (independence, {"tpp": tpp}),
+    }

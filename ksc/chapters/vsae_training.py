@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ksc.chapters import vsae
-from ksc.chapters.vsae_diagnostics import chosen_fits
+from ksc.chapters.vsae_diagnostics import authors_chosen, chosen_fits
 from ksc.data import chaos, superposition
 from ksc.data import network_activations as na
 from ksc.measures.metrics import cosine_similarity, firing_frequency
 from ksc.saes.auxk import HALF_INPUT_WIDTH
-from ksc.saes.topk_vsae import decoder_embedding, train_members
+from ksc.saes.topk_vsae import PRESETS, SCHEDULES, decoder_embedding, train_members
 
 K_AUX = HALF_INPUT_WIDTH  # AuxK's number of dead latents in this chapter, min(d // 2, L) (ksc.saes.auxk)
+KL_ONLY = ("KL without clip",)  # variants whose switch acts only through the KL term: not trained at beta = 0
 
 
 class Data(NamedTuple):
@@ -60,6 +61,8 @@ class Arms(NamedTuple):
     authors: pd.DataFrame  # per-member table of the authors' form
     seconds: dict  # arm name -> training wall time
     shapes: dict  # arm name -> (input width d, latents L, the ks trained): what k_aux is computed from
+    authors_chosen: pd.DataFrame  # per k of the authors' form: its beta by the chapter's rule (k, beta, gap, margin)
+    attribution: pd.DataFrame  # per-member table of the attribution arm (one difference switched, or all)
 
     @property
     def design(self) -> pd.DataFrame:
@@ -67,9 +70,60 @@ class Arms(NamedTuple):
         return pd.concat(self.tables.values(), ignore_index=True)
 
 
+def attribution_variants(params: dict) -> dict:
+    """Variant -> (the difference it switches from the authors' code path to ours, the member keys that switch it):
+    each of the seven differences alone (:data:`ksc.saes.topk_vsae.SWITCHES` and the optimiser), then all of them
+    together (``all ours``: our KL-only vSAE with AuxK). The AuxK switch carries our number of silent samples before
+    a latent is dead (``auxk_dead_after``), the optimiser switch our constant ``learning_rate``."""
+    ours = PRESETS["ours"]
+    one = {
+        "centred input": ("input centring", {"centre_input": ours["centre_input"]}),
+        "decoder start length 1": ("decoder start length", {"init_length": ours["init_length"]}),
+        "unit-norm decoder": ("decoder renormalisation", {"unit_norm": ours["unit_norm"]}),
+        "Gao's AuxK": ("AuxK form", {"auxk_form": ours["auxk_form"], "dead_after": params["auxk_dead_after"]}),
+        "Top-K by value": ("Top-K ranking", {"topk_by": ours["topk_by"]}),
+        "KL without clip": ("KL clip", {"kl_clip": ours["kl_clip"]}),
+        "constant learning rate, no clip": (
+            "learning-rate schedule and gradient clipping",
+            {"schedule": SCHEDULES["ours"], "learning_rate": params["learning_rate"], "clip_norm": None},
+        ),
+    }
+    everything = {key: value for _, keys in one.values() for key, value in keys.items()}
+    return one | {"all ours": ("all", everything)}
+
+
+def attribution_design(ks, seeds, chosen_beta: dict, auxk_alpha: float, variants: dict) -> list:
+    """The attribution arm's members: every variant of :func:`attribution_variants` (the KL-only vSAE, AuxK on) at
+    every k of ``ks`` with beta = 0 and that k's ``chosen_beta``, every seed; the variants of :data:`KL_ONLY` at the
+    chosen beta only (at beta = 0 there is no KL term for them to change)."""
+    members = []
+    for variant, (switched, keys) in variants.items():
+        for k in ks:
+            for beta in sorted({0.0, float(chosen_beta[k])}):
+                if beta == 0 and variant in KL_ONLY:
+                    continue
+                for seed in seeds:
+                    members.append(
+                        {
+                            "model": "vsae_mean",
+                            "k": int(k),
+                            "seed": int(seed),
+                            "noise": 0.0,
+                            "beta": beta,
+                            "auxk_alpha": auxk_alpha,
+                            "auxk": True,
+                            "variant": variant,
+                            "switched": switched,
+                            **keys,
+                        }
+                    )
+    return members
+
+
 def train_arms(data: Data, seeds, params: dict, report=print) -> Arms:
     """Trains every arm (the superposition benchmark's full design, its overcomplete check, the authors' form, the
-    network's activations and the logistic images), in that order; ``report`` gets one line per arm."""
+    network's activations, the logistic images and the attribution of the authors' form's dead latents), in that
+    order; ``report`` gets one line per arm."""
     p = params
     settings = dict(
         learning_rate=p["learning_rate"],
@@ -114,6 +168,12 @@ def train_arms(data: Data, seeds, params: dict, report=print) -> Arms:
         for k in p["authors_ks"]
         for s in seeds
     ]
+    authors_settings = dict(
+        learning_rate=p["authors_learning_rate"],
+        form="authors",
+        clip_norm=p["authors_clip_norm"],
+        dead_after=p["authors_dead_after"],
+    )
     authors = run(
         "superposition (authors' form)",
         data.synthetic.train,
@@ -121,10 +181,7 @@ def train_arms(data: Data, seeds, params: dict, report=print) -> Arms:
         authors_members,
         p["synthetic_latents"],
         **synthetic,
-        learning_rate=p["authors_learning_rate"],
-        form="authors",
-        clip_norm=p["authors_clip_norm"],
-        dead_after=p["authors_dead_after"],
+        **authors_settings,
     )
     cells = ("topk_sae", "vsae", "vsae_mean")
     network = data.network
@@ -150,7 +207,21 @@ def train_arms(data: Data, seeds, params: dict, report=print) -> Arms:
         batch_size=p["batch_size"],
         probe_ND=images["val"],
     )
-    return Arms(fits, tables, wide, authors, seconds, shapes)
+    # the attribution: the authors' form with one difference (or all) switched to ours, at beta = 0 and at the beta
+    # the chapter's rule picks for the authors' form (its own rows at those betas are the baseline: not trained again)
+    picked = authors_chosen(authors, tables["superposition"], p["input_rms"])
+    variants = attribution_variants(p)
+    attribution_members = attribution_design(p["authors_ks"], seeds, dict(zip(picked.k, picked.beta)), alpha, variants)
+    attribution = run(
+        "superposition (attribution)",
+        data.synthetic.train,
+        data.synthetic.test,
+        attribution_members,
+        p["synthetic_latents"],
+        **synthetic,
+        **authors_settings,
+    )
+    return Arms(fits, tables, wide, authors, seconds, shapes, picked, attribution)
 
 
 def _recovery(data: Data, fit) -> dict:

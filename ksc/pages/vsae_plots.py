@@ -1,5 +1,6 @@
 """Chapter 06's figures: the living-fraction / FVE trade-off across beta, the 2 x 2 of noise and KL on dead
-latents, and the validation curves that show how far training went."""
+latents, the validation curves that show how far training went, and the attribution of the authors' code path's dead
+latents to its differences from ours."""
 
 from __future__ import annotations
 
@@ -92,5 +93,37 @@ def convergence_figure(curves: pd.DataFrame):
         axes[0][j].set_ylabel("validation FVE"), axes[1][j].set_ylabel("silent fraction (validation)")
         axes[1][j].set_xlabel("epoch")
     axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def attribution_figure(attribution: pd.DataFrame, topk_living: dict):
+    """Living fraction of every attribution variant (the authors' path, each difference switched alone, all of them),
+    one panel per k: each seed a small marker, the mean over seeds a large one, at beta = 0 (open) and at the beta
+    chosen for the authors' path (filled); the dashed line is the TopK SAE's mean at that k (``topk_living``)."""
+    ks = sorted(attribution.k.unique())
+    variants = list(dict.fromkeys(attribution.variant))
+    fig, axes = plt.subplots(1, len(ks), figsize=(max(6.0, 0.9 * len(variants)) * len(ks) / 1.4, 4.2), squeeze=False)
+    x = {v: i for i, v in enumerate(variants)}
+    for ax, k in zip(axes[0], ks):
+        part = attribution[attribution.k == k]
+        for beta, group in part.groupby("beta"):
+            shift, filled = (-0.12, "none") if beta == 0 else (0.12, "tab:blue")
+            positions = group.variant.map(x) + shift
+            ax.scatter(positions, group.living, s=10, color="tab:blue", alpha=0.5)
+            means = group.groupby("variant", sort=False).living.mean()
+            ax.scatter(
+                means.index.map(x) + shift,
+                means,
+                s=60,
+                facecolors=filled,
+                edgecolors="tab:blue",
+                label=f"β = {beta:g}" + (" (no KL term)" if beta == 0 else " (chosen for the authors' path)"),
+            )
+        if k in topk_living:
+            ax.axhline(topk_living[k], color="black", linestyle="--", linewidth=1, label="TopK SAE")
+        ax.set_xticks(range(len(variants)), variants, rotation=40, ha="right", fontsize=8)
+        ax.set_ylim(-0.03, 1.05), ax.set_ylabel("living fraction of latents"), ax.set_title(f"k = {k}", fontsize=10)
+    axes[0][0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig

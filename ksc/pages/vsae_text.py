@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ksc.chapters.vsae import paper_count_ratio
+from ksc.chapters import vsae_diagnostics as vd
+from ksc.chapters.vsae import FVE_MARGIN, paper_count_ratio
 from ksc.chapters.vsae_training import Arms, Data
 from ksc.evidence import claims
 
@@ -64,7 +65,7 @@ def network_sentence(data: Data, hidden: int) -> str:
 
 def trained_sentence(arms: Arms) -> str:
     """How many SAEs trained and in how long, all arms together."""
-    n = len(arms.design) + len(arms.wide) + len(arms.authors)
+    n = len(arms.design) + len(arms.wide) + len(arms.authors) + len(arms.attribution)
     return f"{n} SAEs trained in {sum(arms.seconds.values()):.1f} s"
 
 
@@ -131,3 +132,108 @@ def verdict_paragraph(claim_table: pd.DataFrame, facts: dict) -> str:
         f"{'below' if ratio < 1 / 6 else 'above'} the one sixth it states."
     )
     return " ".join(lines)
+
+
+def _interval(mean: float, low: float, high: float) -> str:
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def attribution_paragraph(
+    chosen: pd.DataFrame,
+    primary: pd.DataFrame,
+    share: pd.DataFrame,
+    effects: pd.DataFrame,
+    outcomes: dict,
+    ours_ratio: float | None,
+) -> str:
+    """The attribution section's text: the beta the chapter's rule gives the authors' path, then each decision rule
+    fixed before these results (:func:`ksc.chapters.vsae_diagnostics.preregistered`) with the numbers it reads and
+    its outcome, and which differences the attribution names. ``chosen``: :func:`~ksc.chapters.vsae_diagnostics.
+    authors_chosen`; ``primary``, ``share``, ``effects``: the living_primary, kl_share and attribution_effects tables;
+    ``ours_ratio``: our KL-only vSAE's living ratio against the TopK SAE on the same benchmark (None: not measured)."""
+    picks = "; ".join(
+        f"k = {int(r.k)}: β = {r.beta:g} (the TopK SAE's validation FVE minus its {r.val_fve_gap:+.3f}, "
+        f"{'within' if r.within_margin else 'outside'} the margin)"
+        for r in chosen.itertuples()
+    )
+    lines = [
+        f"**The β of the authors' path.** Chapter 06's rule, applied to the authors' form: {picks}. The rule takes the "
+        f"largest β that keeps the validation FVE within {FVE_MARGIN} of the TopK SAE's, so wherever such a β exists "
+        "the chapter's FVE criterion is partly met by construction; the living fraction is not what it looks at."
+    ]
+    by_k, pooled = primary[primary.k.astype(str) != "pooled"], primary[primary.k.astype(str) == "pooled"].iloc[0]
+    verdict, _ = outcomes["vsae-living"]
+    ours = (
+        "" if ours_ratio is None else f" Our KL-only vSAE (the paper's description without sampling): {ours_ratio:.2f}."
+    )
+    lines.append(
+        f"**Living latents** (rule fixed in advance: supported if the authors' path keeps at most "
+        f"{vd.LIVING_SUPPORTED} of the TopK SAE's living latents pooled and at every k; not supported if at least "
+        f"{vd.LIVING_NOT_SUPPORTED} pooled; otherwise cannot tell). Ratio, mean over seeds with its 95 % interval: "
+        f"pooled {_interval(pooled.ratio, pooled.ci_low, pooled.ci_high)}; "
+        + "; ".join(
+            f"k = {int(r.k)} (β = {r.beta:g}) {_interval(r.ratio, r.ci_low, r.ci_high)}" for r in by_k.itertuples()
+        )
+        + f". The same path without any KL term (β = 0): pooled {pooled.ratio_beta0:.2f}."
+        + ours
+        + f" Outcome: **{verdict}**."
+    )
+    verdict, read = outcomes["vsae-kl-cause"]
+    raises = read["sampling_raises_at"]
+    lines.append(
+        f"**The KL term as the cause** (rule fixed in advance: supported if at every k the 95 % interval of the KL "
+        f"term's fraction of the latents lost against the TopK SAE lies above {vd.KL_FRACTION} and, in the 2 × 2, "
+        f"sampling without the KL term raises the dead fraction at no k (Holm-adjusted over the {read['k_tested']} "
+        f"k tested, p < {vd.ALPHA}); not supported if at some k that interval lies below {vd.KL_FRACTION} or sampling "
+        "raises it at some k; otherwise cannot tell). "
+        + "; ".join(
+            f"k = {int(r.k)} (β = {r.beta:g}): of {r.gap:.2f} of the latents lost, {r.kl_share:.2f} go with the KL "
+            f"term and {r.code_share:.2f} with the code path without it; KL fraction "
+            f"{_interval(r.kl_fraction, r.ci_low, r.ci_high)} (n = {int(r.n)})"
+            for r in share.itertuples()
+        )
+        + ". Sampling without the KL term raises the dead fraction at "
+        + (f"k = {', '.join(map(str, raises))}" if raises else "no k")
+        + f". Outcome: **{verdict}**."
+    )
+    named = vd.decisive_differences(effects)
+    alone = effects[effects.variant != vd.ALL_OURS]
+    still = sorted(set(alone.variant) - set(alone[alone.difference.abs() > 0].variant))
+    everything = effects[effects.variant == vd.ALL_OURS]
+    same = alone[alone.p.isna() & (alone.n > 1)]
+    lines.append(
+        f"**The attribution** (descriptive: a difference is named where switching it alone changes the living "
+        f"fraction by at least {vd.DECISIVE_CHANGE} with Holm-adjusted p < {vd.ALPHA}, over all {len(effects)} "
+        "comparisons of the table). Named: "
+        + (
+            "; ".join(
+                f"{r.variant} at k = {int(r.k)}, β = {r.beta:g} ({r.difference:+.2f}, p_holm = {r.p_holm:.2g})"
+                for r in named.itertuples()
+            )
+            if len(named)
+            else "none"
+        )
+        + ". All of them switched together (our KL-only vSAE with AuxK): "
+        + "; ".join(f"k = {int(r.k)}, β = {r.beta:g}: {r.difference:+.2f}" for r in everything.itertuples())
+        + "."
+        + (f" Switched alone, {', '.join(still)} changed no member's living fraction at all." if still else "")
+        + (
+            " The same change in every seed, so no t-test and no name: "
+            + "; ".join(
+                f"{r.variant} at k = {int(r.k)}, β = {r.beta:g} ({r.difference:+.2f})" for r in same.itertuples()
+            )
+            + "."
+            if len(same)
+            else ""
+        )
+    )
+    verdict, read = outcomes["vsae-independence"]
+    tpp = read["tpp"]
+    lines.append(
+        "**TPP per k** (rule fixed in advance: supported if at every k the 95 % interval of the KL-only vSAE's TPP "
+        "minus the TopK SAE's lies above 0; not supported if at some k it lies below 0 and at none above; otherwise "
+        "cannot tell): "
+        + "; ".join(f"k = {int(r.k)}: {r.gap:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" for r in tpp.itertuples())
+        + f". Outcome: **{verdict}**."
+    )
+    return "\n\n".join(lines)

@@ -19,14 +19,29 @@ The two ingredients are separate switches per member, so one computation holds a
 ``noise`` (1: sample, 0: z = TopK(mu)), ``beta`` (0: no KL term) and ``auxk_alpha`` (0: no AuxK). The
 TopK SAE is (noise 0, beta 0), the paper's vSAE (noise 1, beta > 0).
 
-``form="authors"`` follows the vSAE authors' public code instead (``VSAETopK`` and ``VSAETopKTrainer`` in
-``dictionary_learning/trainers/vsae_topk.py`` of ZachData/SPAR-Variational-Sparse-Autoencoders, commit
-8e1581ad8b0cfb127b7c1e7297cdb79393a1fe60, with its default ``var_flag = 0`` and ``use_april_update_mode``):
-the input is not centred, the decoder has its own bias starting at 0, decoder rows start at length 0.1 and
-are never renormalised, Top-K ranks by absolute value, the KL term is 1/2 ||clip(z, -10, 10)||^2, AuxK is theirs
-(:func:`ksc.saes.auxk.authors_auxk_loss`: dead latents ranked by |z|, decoded with the bias, divided by the
-residual's variance about its batch mean), and training uses a learning-rate warm-up and decay and clips each
-member's gradient norm at 1 (:func:`train_members`). Chapter 06 lists every difference.
+The vSAE authors' public code (``VSAETopK`` and ``VSAETopKTrainer`` in ``dictionary_learning/trainers/vsae_topk.py``
+of ZachData/SPAR-Variational-Sparse-Autoencoders, commit 8e1581ad8b0cfb127b7c1e7297cdb79393a1fe60, with its default
+``var_flag = 0`` and ``use_april_update_mode``) differs from ours in seven places, each a switch of its own
+(:data:`SWITCHES`, one value for all members or one per member; :data:`PRESETS` holds both codes' values, and
+``form="ours"`` / ``"authors"`` sets every switch not given):
+
+- ``centre_input``: x - b_dec enters the encoder and b_dec starts at the training mean (ours), or the input enters as
+  it is and the decoder's own bias starts at 0 (theirs);
+- ``init_length``: decoder rows start at length 1 (ours) or 0.1 (theirs);
+- ``unit_norm``: decoder rows put back to unit length after every step (ours) or never (theirs);
+- ``auxk_form``: Gao et al.'s AuxK (``"gao"``, ours) or theirs (``"authors"``, :func:`ksc.saes.auxk.authors_auxk_loss`:
+  dead latents ranked by |z|, decoded with the bias, divided by the residual's variance about its batch mean); with
+  it goes the number of silent samples after which a latent is dead (``dead_after``, one per member where given);
+- ``topk_by``: Top-K by value after ReLU (``"value"``, ours) or by absolute value with signs kept (``"abs"``, theirs);
+- ``kl_clip``: the KL term 1/2 ||mu||^2 (False, ours) or 1/2 ||clip(z, -10, 10)||^2 of the latent before Top-K, noise
+  included (True, theirs);
+- the optimiser (:func:`train_members`, keys ``schedule``, ``learning_rate`` and ``clip_norm`` of a member): Adam
+  at a constant rate without clipping (ours) or the authors' warm-up and decay with each member's gradient norm
+  clipped at 1 (theirs).
+
+A computation whose members share a switch runs that part exactly as a preset does (the same operations, so the
+same bits as before the switches existed); where members differ, each gets its own (one computation either way).
+Chapter 06 lists every difference and trains each alone.
 """
 
 from __future__ import annotations
@@ -40,13 +55,36 @@ from ksc.measures.metrics import sae_metrics
 from ksc.models.fused_adam import FusedAdam
 from ksc.models.members import member_topk
 from ksc.runtime.backend import keras
-from ksc.saes.auxk import KAuxRule, authors_auxk_loss
-from ksc.saes.base import MemberSAE, SAEFit, input_scale, per_member, train_epochs
+from ksc.saes.auxk import KAuxRule, authors_auxk_loss, auxk_loss
+from ksc.saes.base import MemberSAE, SAEFit, decoder_start, input_scale, per_member, train_epochs
 
 SAE_KINDS = ("topk_sae", "vsae", "vsae_mean")  # vsae_mean: KL penalty, no sampling
 FORMS = ("ours", "authors")
 AUTHORS_KL_CLIP = 10.0  # the authors' code clamps latents to [-10, 10] inside the KL term
 AUTHORS_INIT_NORM = 0.1  # and starts decoder rows at this length
+PRESETS = {  # every switch of the model, as each code sets it
+    "ours": {
+        "centre_input": True,
+        "init_length": 1.0,
+        "unit_norm": True,
+        "auxk_form": "gao",
+        "topk_by": "value",
+        "kl_clip": False,
+    },
+    "authors": {
+        "centre_input": False,
+        "init_length": AUTHORS_INIT_NORM,
+        "unit_norm": False,
+        "auxk_form": "authors",
+        "topk_by": "abs",
+        "kl_clip": True,
+    },
+}
+SWITCHES = tuple(PRESETS["ours"])
+SCHEDULES = {"ours": "constant", "authors": "warmup_decay"}  # the optimiser's learning-rate schedule of each form
+OPTIMISER_KEYS = ("schedule", "learning_rate", "clip_norm")  # a member's own optimiser (train_members)
+_ALLOWED = {"auxk_form": ("gao", "authors"), "topk_by": ("value", "abs")}
+_NOT_LABELS = ("k", "seed", "dead_after") + SWITCHES + OPTIMISER_KEYS  # a member's keys not copied into its metrics
 
 
 def kind_switches(kind: str, beta: float) -> dict:
@@ -56,13 +94,52 @@ def kind_switches(kind: str, beta: float) -> dict:
     return {"noise": float(kind == "vsae"), "beta": 0.0 if kind == "topk_sae" else float(beta)}
 
 
+def member_switches(form: str, M: int, **given) -> dict:
+    """Switch name -> one value per member (numpy array): the value given (one for all or one per member) or, where
+    None, the preset ``form``'s."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    unknown = set(given) - set(SWITCHES)
+    if unknown:
+        raise ValueError(f"unknown switches {sorted(unknown)}; the switches are {SWITCHES}")
+    out = {}
+    for name in SWITCHES:
+        value = given.get(name)
+        value = PRESETS[form][name] if value is None else value
+        values = np.broadcast_to(np.asarray(value), (M,)).copy()
+        if name in _ALLOWED and not set(values.tolist()) <= set(_ALLOWED[name]):
+            raise ValueError(f"{name} must be one of {_ALLOWED[name]}, got {sorted(set(values.tolist()))}")
+        out[name] = values
+    return out
+
+
+def _same(values: np.ndarray) -> bool:
+    return bool(np.all(values == values[0]))
+
+
+class MemberUnitNorm(keras.constraints.Constraint):
+    """Keras's UnitNorm over the last axis for the members whose ``mask`` is True; the others' rows stay as they are."""
+
+    def __init__(self, mask_M):
+        self.mask_M = np.asarray(mask_M, bool)
+
+    def __call__(self, w):
+        w = ops.convert_to_tensor(w)
+        unit = w / (keras.backend.epsilon() + ops.sqrt(ops.sum(ops.square(w), axis=-1, keepdims=True)))
+        return ops.where(ops.convert_to_tensor(self.mask_M[:, None, None]), unit, w)
+
+    def get_config(self):
+        return {"mask_M": self.mask_M.tolist()}
+
+
 class TopKSAE(MemberSAE):
     """M TopK SAEs / vSAEs of ``n_latents`` directions in R^``dim`` (one per member: k, seed and switches), on the
     shared :class:`~ksc.saes.base.MemberSAE`.
 
     ``noise``, ``beta`` and ``auxk_alpha`` are one value for all members or one per member; ``k_aux`` is the rule
     for AuxK's number of dead latents (:mod:`ksc.saes.auxk`), needed where some member has ``auxk_alpha`` > 0.
-    The decoder bias starts at the training mean (times each member's scale), at 0 in the authors' form.
+    The switches of :data:`SWITCHES` (one value or one per member; None: the preset ``form``'s) say which code each
+    member follows, part by part; ``dead_after`` is one number or one per member.
     """
 
     def __init__(
@@ -76,43 +153,94 @@ class TopKSAE(MemberSAE):
         auxk_alpha=0.0,
         k_aux: KAuxRule | None = None,
         warmup_steps: int = 0,
-        dead_after: int = 10_000,
+        dead_after=10_000,
         form: str = "ours",
         scales=1.0,
+        centre_input=None,
+        init_length=None,
+        unit_norm=None,
+        auxk_form=None,
+        topk_by=None,
+        kl_clip=None,
         **kwargs,
     ):
-        if form not in FORMS:
-            raise ValueError(f"form must be one of {FORMS}, got {form!r}")
         M = len(seeds)
+        switches = member_switches(
+            form,
+            M,
+            centre_input=centre_input,
+            init_length=init_length,
+            unit_norm=unit_norm,
+            auxk_form=auxk_form,
+            topk_by=topk_by,
+            kl_clip=kl_clip,
+        )
         self.form = form
+        self.centre_M = switches["centre_input"].astype(bool)
+        self.length_M = switches["init_length"].astype(np.float64)
+        self.unit_norm_M = switches["unit_norm"].astype(bool)
+        self.auxk_authors_M = switches["auxk_form"] == "authors"
+        self.by_abs_M = switches["topk_by"] == "abs"
+        self.kl_clip_M = switches["kl_clip"].astype(bool)
+        self.dead_after_M = np.broadcast_to(np.asarray(dead_after, np.int64), (M,)).copy()
         self.noise_M, self.beta_M = per_member(noise, M), per_member(beta, M)
         scale_M = per_member(scales, M)  # member m sees the samples times scale_M[m]
-        authors = form == "authors"
         mean = np.mean(samples_ND, axis=0)[None, :] * scale_M[:, None]
+        if self.centre_M.all():
+            b_dec = mean
+        elif not self.centre_M.any():
+            b_dec = np.zeros((M, samples_ND.shape[1]))
+        else:
+            b_dec = np.where(self.centre_M[:, None], mean, 0.0)
+        one_length, one_norm = _same(self.length_M), _same(self.unit_norm_M)
         super().__init__(
             samples_ND,
             n_latents,
             seeds,
-            np.zeros((M, samples_ND.shape[1])) if authors else mean,
-            init_length=AUTHORS_INIT_NORM if authors else 1.0,
-            unit_norm=not authors,
+            b_dec,
+            init_length=float(self.length_M[0]) if one_length else 1.0,
+            unit_norm=bool(self.unit_norm_M[0]) if one_norm else False,
             scales=scale_M,
             ks=ks,
             auxk_alpha=per_member(auxk_alpha, M),
             k_aux=k_aux,
             warmup_steps=warmup_steps,
-            dead_after=dead_after,
+            dead_after=int(self.dead_after_M[0]),
             **kwargs,
         )
+        if not one_length:  # each member's rows drawn from its seed alone and scaled to its own length
+            W = np.concatenate([decoder_start([s], n_latents, self.dim, n) for s, n in zip(seeds, self.length_M)])
+            self.W_dec.assign(W.astype("float32"))
+            self.W_enc.assign(np.swapaxes(W, 1, 2).astype("float32"))
+        if not one_norm:
+            self.W_dec.constraint = MemberUnitNorm(self.unit_norm_M)
         if self.beta_M.any():  # the KL term is the penalty, beta its coefficient
             self.penalty_M = ops.convert_to_tensor(self.beta_M)
         self.noise = keras.random.SeedGenerator(int(np.random.default_rng(list(seeds)).integers(2**31)))
 
+    @staticmethod
+    def _centred(x_MBD, b_dec, centre_M):
+        """The encoder's input: x - b_dec for the members that centre, x for the others."""
+        if centre_M.all():
+            return x_MBD - b_dec
+        if not centre_M.any():
+            return x_MBD
+        return x_MBD - b_dec * ops.reshape(ops.convert_to_tensor(centre_M.astype("float32")), (-1, 1, 1))
+
+    @staticmethod
+    def _top_k(latent_MBL, ks, by_abs_M):
+        """Top-K by |z| with signs kept (the authors') or by value then ReLU (ours), member by member."""
+        if by_abs_M.all():
+            return member_topk(latent_MBL, ks, by="abs")
+        if not by_abs_M.any():
+            return ops.relu(member_topk(latent_MBL, ks, by="value"))
+        kept = member_topk(latent_MBL, ks, by=["abs" if a else "value" for a in by_abs_M])
+        return ops.where(ops.convert_to_tensor(by_abs_M[:, None, None]), kept, ops.relu(kept))
+
     def encode(self, x_MBD, training: bool = False):
         """Codes z (members, batch, latents) and, for the losses, the pre-activation and the latent before
         Top-K (mu, plus noise for sampling members in training)."""
-        centred = x_MBD if self.form == "authors" else x_MBD - self.b_dec
-        pre_MBL = ops.matmul(centred, self.W_enc) + self.b_enc
+        pre_MBL = ops.matmul(self._centred(x_MBD, self.b_dec, self.centre_M), self.W_enc) + self.b_enc
         latent_MBL = ops.relu(pre_MBL)
         if training and self.noise_M.any():  # noise drawn for the sampling members only, then put in place
             noisy = np.flatnonzero(self.noise_M)
@@ -123,30 +251,66 @@ class TopKSAE(MemberSAE):
             place[noisy] = np.arange(1, len(noisy) + 1)
             padded = ops.concatenate([ops.zeros_like(eps[:1]), eps], axis=0)
             latent_MBL = latent_MBL + ops.take(padded, ops.convert_to_tensor(place), axis=0)
-        if self.form == "authors":  # ranked by |z|, signs kept
-            return member_topk(latent_MBL, self.ks, by="abs"), pre_MBL, latent_MBL
-        return ops.relu(member_topk(latent_MBL, self.ks, by="value")), pre_MBL, latent_MBL
+        return self._top_k(latent_MBL, self.ks, self.by_abs_M), pre_MBL, latent_MBL
 
     def penalty_MB(self, z_MBL, pre_MBL, latent_MBL):
-        """The KL term per sample, 1/2 ||mu||^2 (the authors' form: 1/2 ||clip(z, -10, 10)||^2 of the latent
+        """The KL term per sample, 1/2 ||mu||^2 (with the authors' clip: 1/2 ||clip(z, -10, 10)||^2 of the latent
         before Top-K, noise included)."""
-        if self.form == "authors":
+
+        def theirs():
             return 0.5 * ops.sum(ops.square(ops.clip(latent_MBL, -AUTHORS_KL_CLIP, AUTHORS_KL_CLIP)), -1)
-        return 0.5 * ops.sum(ops.square(ops.relu(pre_MBL)), axis=-1)
+
+        def ours():
+            return 0.5 * ops.sum(ops.square(ops.relu(pre_MBL)), axis=-1)
+
+        if self.kl_clip_M.all():
+            return theirs()
+        if not self.kl_clip_M.any():
+            return ours()
+        return ops.where(ops.convert_to_tensor(self.kl_clip_M[:, None]), theirs(), ours())
 
     def auxk_terms(self, pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux):
-        """Gao et al.'s AuxK (the base's), or in the authors' form theirs (:func:`ksc.saes.auxk.authors_auxk_loss`)."""
-        if self.form != "authors":
+        """Gao et al.'s AuxK (the base's) or the authors' (:func:`ksc.saes.auxk.authors_auxk_loss`), member by member,
+        each with its own ``dead_after``; ``pick`` selects the members that use AuxK."""
+        used = np.flatnonzero(self.auxk_M)
+        theirs_U, after_U = self.auxk_authors_M[used], self.dead_after_M[used]
+        if not theirs_U.any() and _same(after_U) and after_U[0] == self.dead_after:
             return super().auxk_terms(pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux)
-        x, x_hat, z, latent, W_dec, b_dec = (
-            pick(t) for t in (x_MBD, x_hat_MBD, z_MBL, latent_MBL, self.W_dec, self.b_dec)
-        )
-        return authors_auxk_loss(x, x_hat, z, latent, W_dec, b_dec, pick(self.since_fired), self.dead_after, k_aux)
+        parts, order = [], []
+        for authors in (False, True):
+            group = np.flatnonzero(theirs_U == authors)
+            if not len(group):
+                continue
+            whole = len(group) == len(used)
+            index = ops.convert_to_tensor(group.astype("int32"))
+
+            def sub(t, whole=whole, index=index):  # this group's rows among the members that use AuxK
+                return pick(t) if whole else ops.take(pick(t), index, axis=0)
+
+            after = after_U[group]
+            dead_after = int(after[0]) if _same(after) else ops.convert_to_tensor(after.astype("float32")[:, None])
+            k = [k_aux[i] for i in group]
+            x, x_hat, z, W_dec, since = (sub(t) for t in (x_MBD, x_hat_MBD, z_MBL, self.W_dec, self.since_fired))
+            if authors:
+                loss, since = authors_auxk_loss(
+                    x, x_hat, z, sub(latent_MBL), W_dec, sub(self.b_dec), since, dead_after, k
+                )
+            else:
+                loss, since = auxk_loss(x, x_hat, z, sub(pre_MBL), W_dec, since, dead_after, k)
+            parts.append((loss, since))
+            order.extend(group.tolist())
+        if len(parts) == 1:
+            return parts[0]
+        back = ops.convert_to_tensor(np.argsort(np.asarray(order)).astype("int32"))
+        loss = ops.take(ops.concatenate([p[0] for p in parts], axis=0), back, axis=0)
+        since = ops.take(ops.concatenate([p[1] for p in parts], axis=0), back, axis=0)
+        return loss, since
 
     def silent_codes(self, x_ND, members) -> np.ndarray:
         """(len(members), samples, latents) evaluation codes of only the given members for the same samples
         (original units): the counting of dead latents needs no other member's work."""
-        index = ops.convert_to_tensor(np.asarray(members, "int32"))
+        members = np.asarray(members, "int32")
+        index = ops.convert_to_tensor(members)
 
         def pick(t):
             return ops.take(t, index, axis=0)
@@ -154,12 +318,9 @@ class TopKSAE(MemberSAE):
         x = ops.convert_to_tensor(np.asarray(x_ND, "float32"))[None] * ops.reshape(
             ops.convert_to_tensor(self.scale_M[members]), (-1, 1, 1)
         )
-        centred = x if self.form == "authors" else x - pick(self.b_dec)
+        centred = self._centred(x, pick(self.b_dec), self.centre_M[members])
         latent = ops.relu(ops.matmul(centred, pick(self.W_enc)) + pick(self.b_enc))
-        ks = [self.ks[m] for m in members]
-        if self.form == "authors":
-            return member_topk(latent, ks, by="abs")
-        return ops.relu(member_topk(latent, ks, by="value"))
+        return self._top_k(latent, [self.ks[m] for m in members], self.by_abs_M[members])
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -186,6 +347,67 @@ def authors_schedule(rate: float, total_steps: int) -> WarmupDecay:
     if int(0.8 * total_steps) <= warmup:
         return WarmupDecay(rate, total_steps, max(1, int(0.02 * total_steps)), total_steps)
     return WarmupDecay(rate, total_steps, warmup, int(0.8 * total_steps))
+
+
+class MemberAdam(FusedAdam):
+    """:class:`~ksc.models.fused_adam.FusedAdam` with each member's own optimiser: a constant learning rate or the
+    authors' warm-up and decay (:func:`authors_schedule`) of its own peak rate, and its own gradient-norm clip (None:
+    none). ``plan``: one (schedule, rate, clip) per member, schedule ``"constant"`` or ``"warmup_decay"``."""
+
+    def __init__(self, plan, total_steps: int, **kwargs):
+        schedules, rates, clips = zip(*plan)
+        unknown = set(schedules) - set(SCHEDULES.values())
+        if unknown:
+            raise ValueError(f"schedule must be one of {tuple(SCHEDULES.values())}, got {sorted(unknown)}")
+        super().__init__(authors_schedule(1.0, total_steps), **kwargs)  # the schedule's shape, from 0 to 1
+        self.scheduled_M = np.asarray([s == "warmup_decay" for s in schedules])
+        self.rates_M = np.asarray(rates, "float32")
+        self.clips_M = np.asarray([np.inf if c is None else float(c) for c in clips], "float32")
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor_M = ops.where(ops.convert_to_tensor(self.scheduled_M), learning_rate, 1.0)
+        rate = factor_M * ops.convert_to_tensor(self.rates_M)
+        rate = ops.reshape(rate, (-1,) + (1,) * (len(variable.shape) - 1))
+        keras.optimizers.Adam.update_step(self, gradient, variable, rate)
+
+    def _clip_gradients(self, grads):
+        if not np.isfinite(self.clips_M).any():
+            return grads
+        squares = [ops.sum(ops.reshape(ops.square(g), (ops.shape(g)[0], -1)), axis=1) for g in grads]
+        clips = ops.convert_to_tensor(self.clips_M)
+        factor_M = ops.minimum(1.0, clips / (ops.sqrt(sum(squares)) + 1e-12))  # no clip: inf, factor 1
+        return [g * ops.reshape(factor_M, (-1,) + (1,) * (len(g.shape) - 1)) for g in grads]
+
+
+def member_optimiser(members: list, form: str, learning_rate: float, clip_norm: float | None, total_steps: int):
+    """The optimiser of one computation: each member's (schedule, learning rate, clip) from its keys
+    ``schedule``, ``learning_rate`` and ``clip_norm`` where it has them, else the form's schedule (:data:`SCHEDULES`),
+    ``learning_rate`` and ``clip_norm``. Where all members share one, :class:`FusedAdam` as it always was (the
+    authors' schedule: :func:`authors_schedule`); otherwise :class:`MemberAdam`."""
+    plan = [
+        (
+            member.get("schedule", SCHEDULES[form]),
+            float(member.get("learning_rate", learning_rate)),
+            member.get("clip_norm", clip_norm) or None,
+        )
+        for member in members
+    ]
+    if len(set(plan)) > 1:
+        return MemberAdam(plan, total_steps)
+    schedule, rate, clip = plan[0]
+    if schedule not in SCHEDULES.values():
+        raise ValueError(f"schedule must be one of {tuple(SCHEDULES.values())}, got {schedule!r}")
+    return FusedAdam(authors_schedule(rate, total_steps) if schedule == "warmup_decay" else rate, member_clip_norm=clip)
+
+
+def member_form(member: dict, form: str) -> str:
+    """The preset a member follows in every switch and its schedule (``"ours"``, ``"authors"``), else ``"mixed"``."""
+    own = {name: member.get(name, PRESETS[form][name]) for name in SWITCHES}
+    own["schedule"] = member.get("schedule", SCHEDULES[form])
+    for name in FORMS:
+        if own == {**PRESETS[name], "schedule": SCHEDULES[name]}:
+            return name
+    return "mixed"
 
 
 def _member_inputs(sae: TopKSAE, x_ND: np.ndarray):
@@ -252,9 +474,12 @@ def train_members(
     """Trains one SAE per member in one computation, with Adam, and measures each on ``eval_ND``.
 
     A member is a dict with ``k``, ``seed``, ``noise``, ``beta`` and ``auxk_alpha`` (the switches of
-    :class:`TopKSAE`); any other keys (labels) are copied into its metrics. ``form="authors"`` also gives
-    the authors' learning-rate schedule, and ``clip_norm`` clips each member's gradient norm. ``k_aux`` is the
-    rule for AuxK's number of dead latents (:mod:`ksc.saes.auxk`), needed where some member has ``auxk_alpha`` > 0.
+    :class:`TopKSAE`), and where it departs from the preset ``form`` any of :data:`SWITCHES`, ``dead_after`` and
+    its optimiser's ``schedule``, ``learning_rate`` and ``clip_norm`` (:func:`member_optimiser`); any other keys
+    (labels) are copied into its metrics, with ``form`` the preset it follows (:func:`member_form`).
+    ``form="authors"`` also gives the authors' learning-rate schedule, and ``clip_norm`` clips each member's gradient
+    norm. ``k_aux`` is the rule for AuxK's number of dead latents (:mod:`ksc.saes.auxk`), needed where some member
+    has ``auxk_alpha`` > 0.
     Unless ``input_rms`` is None, every member sees the samples times :func:`input_scale` of the training set
     (at its own ``rms`` where the member gives one), so the vSAE's unit-variance noise has a stated size
     relative to the inputs on every data set; metrics are in the
@@ -286,12 +511,12 @@ def train_members(
         auxk_alpha=[m["auxk_alpha"] for m in members],
         k_aux=k_aux,
         warmup_steps=round(warmup_fraction * epochs * steps),
-        dead_after=dead_after,
+        dead_after=[m.get("dead_after", dead_after) for m in members],
         form=form,
         scales=scales,
+        **{name: [m.get(name, PRESETS[form][name]) for m in members] for name in SWITCHES},
     )
-    rate = authors_schedule(learning_rate, epochs * steps) if form == "authors" else learning_rate
-    optimizer = FusedAdam(rate, member_clip_norm=clip_norm or None)
+    optimizer = member_optimiser(members, form, learning_rate, clip_norm, epochs * steps)
     probe = _Probe(sae, probe_ND) if probe_ND is not None else None
     losses = train_epochs(sae, optimizer, seeds, len(x_train), batch_size, epochs, callbacks=[probe] if probe else None)
     codes, reconstructions = _stacked(sae, eval_ND)
@@ -308,12 +533,12 @@ def train_members(
     wall = (time.perf_counter() - start) / len(members)
     runs = []
     for m, member in enumerate(members):
-        labels = {key: value for key, value in member.items() if key not in ("k", "seed")}
+        labels = {key: value for key, value in member.items() if key not in _NOT_LABELS}
         metrics = {
             "seed": seeds[m],
             "k": ks[m],
             "n_latents": n_latents,
-            "form": form,
+            "form": member_form(member, form),
             **labels,
             **sae_metrics(eval_ND, reconstructions[m], codes[m], train_ND),
             "wall_seconds": wall,

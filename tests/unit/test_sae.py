@@ -6,9 +6,11 @@ import pytest
 from ksc.data import superposition
 from ksc.measures.metrics import cosine_similarity, firing_frequency, relative_reconstruction_bias
 from ksc.models.fused_adam import FusedAdam
+from ksc.models.members import member_topk
 from ksc.runtime.backend import keras
 from ksc.saes import topk_vsae as sae
-from ksc.saes.auxk import HALF_INPUT_WIDTH
+from ksc.saes.auxk import HALF_INPUT_WIDTH, authors_auxk_loss
+from ksc.saes.base import MemberSAE, per_member, train_epochs
 
 ops = keras.ops
 
@@ -254,10 +256,210 @@ def test_chapter_06_trains_every_auxk_member_with_k_aux_half_the_input_width_as_
     tiny |= dict(n_train=64, n_val=16, n_test=32, epochs=1, batch_size=32, image_latents=8)
     params = defaults(Path(__file__).parents[2] / "notebooks" / "06_vsae.ipynb") | tiny
     arms = vsae_training.train_arms(vsae_training.make_data(params), [0], params, report=lambda line: None)
-    assert vsae_training.K_AUX is HALF_INPUT_WIDTH and len(built) == len(arms.shapes) == 5
+    assert vsae_training.K_AUX is HALF_INPUT_WIDTH and len(built) == len(arms.shapes) == 6
     page = k_aux_sentence(vsae_training.K_AUX, arms.shapes)
     assert "k_aux = min(d // 2, L)" in page
     for (name, (dim, n_latents, ks)), model in zip(arms.shapes.items(), built):
         assert model.auxk_M.any() and (model.dim, model.n_latents, sorted(set(model.ks))) == (dim, n_latents, ks)
         assert model.k_aux_M == [min(dim // 2, n_latents)] * len(model.ks), name
         assert f"{name}: {model.k_aux_M[0]} (d = {dim}, L = {n_latents})" in page
+
+
+class BeforeTheSwitches(MemberSAE):
+    """TopKSAE as it was before its switches, all-or-nothing ``form`` (commit 222e1a2's encode, KL term and AuxK, copied
+    as they were), to hold the presets to it."""
+
+    def __init__(self, samples_ND, n_latents, ks, seeds, noise, beta, auxk_alpha, k_aux, dead_after, form):
+        M = len(seeds)
+        self.form = form
+        self.noise_M, self.beta_M = per_member(noise, M), per_member(beta, M)
+        scale_M = per_member(1.0, M)
+        authors = form == "authors"
+        mean = np.mean(samples_ND, axis=0)[None, :] * scale_M[:, None]
+        super().__init__(
+            samples_ND,
+            n_latents,
+            seeds,
+            np.zeros((M, samples_ND.shape[1])) if authors else mean,
+            init_length=sae.AUTHORS_INIT_NORM if authors else 1.0,
+            unit_norm=not authors,
+            scales=scale_M,
+            ks=ks,
+            auxk_alpha=per_member(auxk_alpha, M),
+            k_aux=k_aux,
+            warmup_steps=5,
+            dead_after=dead_after,
+        )
+        if self.beta_M.any():
+            self.penalty_M = ops.convert_to_tensor(self.beta_M)
+        self.noise = keras.random.SeedGenerator(int(np.random.default_rng(list(seeds)).integers(2**31)))
+
+    def encode(self, x_MBD, training: bool = False):
+        centred = x_MBD if self.form == "authors" else x_MBD - self.b_dec
+        pre_MBL = ops.matmul(centred, self.W_enc) + self.b_enc
+        latent_MBL = ops.relu(pre_MBL)
+        if training and self.noise_M.any():
+            noisy = np.flatnonzero(self.noise_M)
+            shape = ops.shape(latent_MBL)
+            eps = keras.random.normal((len(noisy), shape[1], shape[2]), seed=self.noise)
+            eps = eps * ops.reshape(ops.convert_to_tensor(self.noise_M[noisy]), (-1, 1, 1))
+            place = np.zeros(len(self.ks), "int32")
+            place[noisy] = np.arange(1, len(noisy) + 1)
+            padded = ops.concatenate([ops.zeros_like(eps[:1]), eps], axis=0)
+            latent_MBL = latent_MBL + ops.take(padded, ops.convert_to_tensor(place), axis=0)
+        if self.form == "authors":
+            return member_topk(latent_MBL, self.ks, by="abs"), pre_MBL, latent_MBL
+        return ops.relu(member_topk(latent_MBL, self.ks, by="value")), pre_MBL, latent_MBL
+
+    def penalty_MB(self, z_MBL, pre_MBL, latent_MBL):
+        if self.form == "authors":
+            return 0.5 * ops.sum(ops.square(ops.clip(latent_MBL, -sae.AUTHORS_KL_CLIP, sae.AUTHORS_KL_CLIP)), -1)
+        return 0.5 * ops.sum(ops.square(ops.relu(pre_MBL)), axis=-1)
+
+    def auxk_terms(self, pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux):
+        if self.form != "authors":
+            return super().auxk_terms(pick, x_MBD, x_hat_MBD, z_MBL, pre_MBL, latent_MBL, k_aux)
+        x, x_hat, z, latent, W_dec, b_dec = (
+            pick(t) for t in (x_MBD, x_hat_MBD, z_MBL, latent_MBL, self.W_dec, self.b_dec)
+        )
+        return authors_auxk_loss(x, x_hat, z, latent, W_dec, b_dec, pick(self.since_fired), self.dead_after, k_aux)
+
+
+def _four_members():
+    """Members that use every part: sampling, the KL term (values above the authors' clip), AuxK that acts, two ks."""
+    x = 6.0 * np.random.default_rng(5).standard_normal((256, 8)).astype("float32")
+    switches = dict(noise=[0.0, 1.0, 0.0, 0.0], beta=[0.0, 1.0, 1.0, 0.5], auxk_alpha=[0.0, 1 / 32, 1 / 32, 1 / 32])
+    return x, dict(n_latents=24, ks=[2, 3, 2, 3], seeds=[0, 1, 2, 3], k_aux=HALF_INPUT_WIDTH, dead_after=40, **switches)
+
+
+@pytest.mark.parametrize("form", sae.FORMS)
+def test_each_preset_trains_to_the_same_bits_as_the_form_before_the_switches(form):
+    x, settings = _four_members()
+    epochs, batch, rate, clip = 2, 32, 1e-3, 1.0 if form == "authors" else None
+    weights = []
+    for build in (BeforeTheSwitches, sae.TopKSAE):
+        keras.utils.set_random_seed(0)
+        if build is sae.TopKSAE:
+            model = build(x, **settings, form=form, warmup_steps=5)
+            members = [{} for _ in settings["seeds"]]
+            optimizer = sae.member_optimiser(members, form, rate, clip, epochs * len(x) // batch)
+        else:
+            model = build(x, **settings, form=form)
+            schedule = sae.authors_schedule(rate, epochs * len(x) // batch) if form == "authors" else rate
+            optimizer = FusedAdam(schedule, member_clip_norm=clip)
+        train_epochs(model, optimizer, settings["seeds"], len(x), batch, epochs)
+        weights.append({w.name: _np(w) for w in model.weights})
+    assert weights[0].keys() == weights[1].keys()
+    assert weights[0]["since_fired"].max() > settings["dead_after"]  # AuxK had dead latents to act on
+    for name in weights[0]:
+        np.testing.assert_array_equal(weights[0][name], weights[1][name], err_msg=name)
+
+
+ONE_SWITCH = {
+    "centre_input": {"centre_input": True},
+    "init_length": {"init_length": 1.0},
+    "unit_norm": {"unit_norm": True},
+    "auxk_form": {"auxk_form": "gao", "dead_after": 40},
+    "topk_by": {"topk_by": "value"},
+    "kl_clip": {"kl_clip": False},
+    "optimiser": {"schedule": "constant", "learning_rate": 1e-3, "clip_norm": None},
+}
+
+
+def test_members_with_their_own_switches_train_as_they_would_alone():
+    """One computation of the authors' path and the path with each difference switched: every member ends where it
+    would trained alone, where the other members of its computation follow a preset throughout."""
+    x = 6.0 * np.random.default_rng(5).standard_normal((256, 8)).astype("float32")
+    base = {"model": "vsae_mean", "k": 2, "seed": 3, "noise": 0.0, "beta": 1.0, "auxk_alpha": 1 / 32}
+    settings = dict(epochs=2, batch_size=32, k_aux=HALF_INPUT_WIDTH, form="authors", clip_norm=1.0)
+    settings |= dict(dead_after=10**7, learning_rate=8e-4)
+    members = [base] + [{**base, **keys} for keys in ONE_SWITCH.values()]
+    together = sae.train_members(x, x[:64], members, 24, **settings)
+    assert [f.metrics["form"] for f in together] == ["authors"] + ["mixed"] * len(ONE_SWITCH)
+    for member, fit in zip(members, together):
+        alone = sae.train_members(x, x[:64], [member], 24, **settings)[0]
+        np.testing.assert_allclose(fit.decoder, alone.decoder, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(fit.codes, alone.codes, rtol=0, atol=1e-4)
+    moved = [not np.allclose(fit.decoder, together[0].decoder, atol=1e-3) for fit in together[1:]]
+    assert sum(moved) >= 4  # most switches change the result (some need what this data lacks, e.g. |z| > 10)
+
+
+def _two(x, **switches):
+    return sae.TopKSAE(x, 12, [3, 3], [4, 4], form="authors", **switches)
+
+
+def test_the_centring_switch_changes_only_the_encoder_input_and_the_decoder_bias_start():
+    x = np.random.default_rng(0).standard_normal((32, 6)).astype("float32") + 2.0
+    model = _two(x, centre_input=[True, False])
+    W_dec, W_enc, b_dec = _np(model.W_dec), _np(model.W_enc), _np(model.b_dec)
+    np.testing.assert_array_equal(W_dec[0], W_dec[1])
+    np.testing.assert_array_equal(W_enc[0], W_enc[1])
+    np.testing.assert_allclose(b_dec[0, 0], x.mean(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(b_dec[1], 0)
+    model.b_dec.assign(np.stack([b_dec[0], b_dec[0]]))  # the same bias: only the encoder's input differs
+    _, pre, _ = model.encode(np.stack([x, x]))
+    pre = _np(pre)
+    np.testing.assert_allclose(pre[0], (x - b_dec[0]) @ W_enc[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(pre[1], x @ W_enc[1], rtol=1e-5, atol=1e-5)
+    z = np.abs(np.random.default_rng(1).standard_normal((2, 5, 12))).astype("float32")
+    decoded = _np(model.decode(z[:1].repeat(2, axis=0)))
+    np.testing.assert_array_equal(decoded[0], decoded[1])  # the decoder is the same
+
+
+def test_the_length_and_norm_switches_change_only_the_decoder_rows_length():
+    x = np.random.default_rng(0).standard_normal((32, 6)).astype("float32")
+    lengths = _two(x, init_length=[1.0, sae.AUTHORS_INIT_NORM])
+    W = _np(lengths.W_dec)
+    np.testing.assert_allclose(W[0], W[1] / sae.AUTHORS_INIT_NORM, rtol=1e-5)  # the same directions
+    np.testing.assert_allclose(np.linalg.norm(W, axis=-1), [[1.0] * 12, [sae.AUTHORS_INIT_NORM] * 12], rtol=1e-5)
+    np.testing.assert_array_equal(_np(lengths.b_dec), 0)
+    norms = _two(x, unit_norm=[True, False])
+    grown = 3.0 * _np(norms.W_dec)
+    after = _np(norms.W_dec.constraint(grown))
+    np.testing.assert_allclose(np.linalg.norm(after[0], axis=-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(after[1], grown[1])  # the member without the constraint keeps its rows
+    assert _two(x).W_dec.constraint is None and _two(x, unit_norm=True).W_dec.constraint is not None
+
+
+def test_the_topk_and_kl_switches_change_only_the_ranking_and_the_penalty():
+    x = np.random.default_rng(0).standard_normal((32, 6)).astype("float32")
+    latent = np.random.default_rng(2).standard_normal((2, 5, 12)).astype("float32") * 8.0  # signs, and |z| > 10
+    ranking = _two(x, topk_by=["value", "abs"])
+    z = _np(ranking._top_k(ops.convert_to_tensor(latent), ranking.ks, ranking.by_abs_M))
+    np.testing.assert_array_equal(z[0], np.maximum(_np(member_topk(latent[:1], [3], by="value"))[0], 0))
+    np.testing.assert_array_equal(z[1], _np(member_topk(latent[1:], [3], by="abs"))[0])
+    assert (z[1] < 0).any() and (z[0] >= 0).all()
+    clipped = _two(x, kl_clip=[False, True], beta=1.0)
+    pre = latent - 1.0
+    kl = _np(clipped.penalty_MB(None, ops.convert_to_tensor(pre), ops.convert_to_tensor(latent)))
+    np.testing.assert_allclose(kl[0], 0.5 * np.sum(np.maximum(pre[0], 0) ** 2, axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(kl[1], 0.5 * np.sum(np.clip(latent[1], -10, 10) ** 2, axis=-1), rtol=1e-5)
+    assert (np.abs(latent[1]) > 10).any()
+
+
+def test_each_member_gets_its_own_optimiser():
+    plan = [("constant", 1e-2, None), ("warmup_decay", 1e-2, None), ("constant", 1e-2, 0.1)]
+    optimizer = sae.MemberAdam(plan, total_steps=1000)
+    weight = keras.Variable(np.zeros((3, 2), "float32"))
+    optimizer.build([weight])
+    gradient = ops.convert_to_tensor(np.array([[3.0, 4.0], [3.0, 4.0], [3.0, 4.0]], "float32"))
+    clipped = _np(optimizer._clip_gradients([gradient])[0])
+    np.testing.assert_allclose(clipped, [[3.0, 4.0], [3.0, 4.0], [0.06, 0.08]], rtol=1e-5)  # only member 2 clipped
+    optimizer.apply([gradient], [weight])
+    moved = _np(weight)
+    np.testing.assert_allclose(moved[0], [-1e-2, -1e-2], rtol=1e-3)  # Adam's first step: the rate times the sign
+    np.testing.assert_array_equal(moved[1], 0.0)  # the warm-up starts at 0
+    uniform = sae.member_optimiser([{}, {}], "authors", 1e-3, 1.0, 100)
+    assert type(uniform) is FusedAdam and uniform.member_clip_norm == 1.0
+    assert isinstance(sae.member_optimiser([{}, {"schedule": "constant"}], "authors", 1e-3, 1.0, 100), sae.MemberAdam)
+    with pytest.raises(ValueError, match="schedule"):
+        sae.member_optimiser([{"schedule": "cosine"}], "ours", 1e-3, None, 100)
+
+
+def test_a_member_is_labelled_with_the_preset_it_follows():
+    assert sae.member_form({}, "authors") == "authors" and sae.member_form({}, "ours") == "ours"
+    everything = {**sae.PRESETS["ours"], "schedule": sae.SCHEDULES["ours"]}
+    assert sae.member_form(everything, "authors") == "ours"
+    assert sae.member_form({"centre_input": True}, "authors") == "mixed"
+    with pytest.raises(ValueError, match="topk_by"):
+        sae.TopKSAE(np.zeros((8, 4), "float32"), 6, [2], [0], topk_by="signed")
