@@ -485,6 +485,14 @@ RULES: dict[str, Rule] = {
     ),
     "mantissa_low": _n("lowest bits of each float32 value read by the mantissa extraction", 1, 23),
     "battery_processes": _n("worker processes running NIST and dieharder (bits do not depend on it)", 1, 64),
+    "other_sequences": _n(
+        "NIST sequences of the streams the conclusion does not read (controls but PCG64's own bits, V3, PCG64's values)"
+    ),
+    "replicate_seeds": _n(
+        "(data seed, training seed) pairs V4 and dense ReLU are trained on and tested for, the chapter's own first"
+    ),
+    "replicate_sequences": _n("NIST sequences of each replicate's stream (V4's, dense ReLU's and PCG64's alike)"),
+    "ent_blocks": _n("blocks each stream is cut into for ent's chi-square (judged by the blocks' p-values)", 1, 1000),
     # timing (the Performance page)
     "members": Rule("ints", "numbers of models trained together (M) by ksc's trainer", low=1),
     "repeats": _n("alternating repeats of both ways of training"),

@@ -409,7 +409,7 @@ def chapter_times_figure(times: pd.DataFrame):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Chapters 09 (the SAEs at one L0) and 12 (NIST's p-values)
+# Chapter 09: the SAEs at one L0 (chapter 12's figures are in ksc.pages.randomness_plots)
 
 
 def l0_curves(runs: pd.DataFrame, target: float, by: str = "dataset"):
@@ -424,27 +424,5 @@ def l0_curves(runs: pd.DataFrame, target: float, by: str = "dataset"):
         ax.axhline(target, color="grey", linestyle="--", linewidth=1)
         ax.set_xscale("log"), ax.set_xlabel("penalty coefficient λ"), ax.set_title(group, fontsize=10)
     axes[0][0].set_ylabel("L0 (active latents per sample)"), axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def pvalue_histograms(histograms: pd.DataFrame, columns: int = 4):
-    """One panel per stream: the share of its first-level NIST p-values in each tenth of [0, 1] (a random source
-    gives 0.1 in every bin; the dashed line)."""
-    streams = list(dict.fromkeys(zip(histograms.source, histograms.extraction)))
-    rows = -(-len(streams) // columns)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(2.6 * columns, 1.9 * rows), sharex=True, sharey=True, squeeze=False
-    )
-    for ax, (source, extraction) in zip(axes.flat, streams):
-        part = histograms[(histograms.source == source) & (histograms.extraction == extraction)]
-        ax.bar(part["bin"] + 0.05, part["share"], width=0.09, color="tab:blue")
-        ax.axhline(0.1, color="black", linestyle="--", linewidth=0.8)
-        ax.set_title(f"{source}\n{extraction}", fontsize=8)
-        ax.set_ylim(0, 1)
-    for ax in list(axes.flat)[len(streams) :]:
-        ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("p-value", fontsize=8)
     fig.tight_layout()
     return fig

@@ -7,7 +7,11 @@ and invalidates the test: a rewound test is recorded as not measured). dieharder
 p-value: FAILED below 1e-6 or above 1 - 1e-6, WEAK below 0.005 or above 0.995. ent reports the entropy per
 byte, the chi-square of the byte counts with how often a random file would exceed it, the serial
 correlation and the Monte Carlo estimate of pi; its guide calls a chi-square percentage below 1 % or above
-99 % not random.
+99 % not random, so a random file fails that test one time in fifty: a stream is judged on ``ent_blocks`` blocks
+instead (:func:`ent_block_verdict`).
+
+dieharder's tests are calibrated one at a time (:func:`calibrated_tests`): a test counts only if it passes (no p-value
+FAILED, none rewound) on every one of several PCG64 streams; the others decide nothing, for any stream.
 
 Left out of dieharder's list: tests that need more words per sample than a chapter's stream holds at their
 documented sizes (birthdays, the 32 x 32 rank, bitstream, OPSO, OQSO, DNA) and the count-the-ones and
@@ -45,6 +49,15 @@ DIEHARDER_TESTS = {
 }
 WEAK, FAILED = 0.005, 1e-6  # dieharder's thresholds, on both tails
 ENT_SUSPECT = (1.0, 99.0)  # ent's chi-square percentages outside which a file is "almost certainly not random"
+ENT_BLOCK_OUTSIDE = (100 - ENT_SUSPECT[1] + ENT_SUSPECT[0]) / 100  # chance a random block falls outside: 2 %
+ENT_KS_ALPHA = 0.01  # block p-values not uniform (Kolmogorov-Smirnov) below this
+BOUND_LEVEL = 0.99  # the binomial bounds' level
+
+
+def binomial_bound(n: int, rate: float, level: float = BOUND_LEVEL) -> int:
+    """The binomial ``level`` upper bound of the failures of n independent trials that each fail with ``rate``: the
+    smallest a with P(X <= a) >= level (0 for n = 0)."""
+    return int(stats.binom.ppf(level, n, rate)) if n > 0 else 0
 
 
 def available(tool: str) -> bool:
@@ -63,8 +76,9 @@ def _assessment(p: float) -> str:
 
 
 def dieharder(path: Path, tests=None, timeout: float = 60.0) -> pd.DataFrame:
-    """One row per p-value dieharder prints: test, ntuple, tsamples, psamples, p, assessment (ours, from
-    dieharder's thresholds, equal to its own column) and ``rewound`` (the file ran out: not measured)."""
+    """One row per p-value dieharder prints: test, ntuple, repeat (the how-many-th p-value of that test and ntuple,
+    from 0), tsamples, psamples, p, assessment (ours, from dieharder's thresholds, equal to its own column) and
+    ``rewound`` (the file ran out: not measured)."""
     rows = []
     for number, (tsamples, psamples) in (tests or DIEHARDER_TESTS).items():
         command = ["dieharder", "-g", "201", "-f", str(path), "-d", str(number), "-t", str(tsamples)]
@@ -88,7 +102,46 @@ def dieharder(path: Path, tests=None, timeout: float = 60.0) -> pd.DataFrame:
                     "rewound": rewound,
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        table.insert(2, "repeat", table.groupby(["test", "ntuple"]).cumcount())
+    return table
+
+
+def calibrated_tests(tables) -> pd.DataFrame:
+    """dieharder on several PCG64 streams (``tables``, one per stream): one row per test with the streams it ran on,
+    on how many any of its p-values FAILED, on how many it could not be measured (rewound), and ``calibrated`` (it
+    passed on every stream: measured and no p-value FAILED on each). Only a calibrated test decides anything."""
+    tables = [t for t in tables if len(t)]
+    columns = ["test", "streams", "failed", "not_measured", "calibrated"]
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    per_stream = pd.concat(
+        [
+            t.groupby("test", sort=False).agg(
+                failed=("assessment", lambda a: bool((a == "FAILED").any())), rewound=("rewound", "any")
+            )
+            for t in tables
+        ]
+    )
+    grouped = per_stream.groupby(level=0, sort=False)
+    out = pd.DataFrame(
+        {
+            "streams": grouped.size(),
+            "failed": grouped.failed.sum().astype(int),
+            "not_measured": grouped.rewound.sum().astype(int),
+        }
+    )
+    out["calibrated"] = (out.streams == len(tables)) & (out.failed == 0) & (out.not_measured == 0)
+    return out.rename_axis("test").reset_index()[columns]
+
+
+def keep_calibrated(table: pd.DataFrame, calibration: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one stream's dieharder table whose test is calibrated."""
+    if table is None or not len(table):
+        return table
+    good = set(calibration.test[calibration.calibrated.astype(bool)])
+    return table[table.test.isin(good)].reset_index(drop=True)
 
 
 def dieharder_verdict(table: pd.DataFrame) -> dict:
@@ -126,3 +179,40 @@ def ent(path: Path, timeout: float = 60.0) -> dict:
     }
     out["passes"] = bool(ENT_SUSPECT[0] <= out["chi_square_percent"] <= ENT_SUSPECT[1])
     return out
+
+
+def ent_block_pvalues(packed: np.ndarray, blocks: int, folder: Path) -> pd.DataFrame:
+    """ent on each of ``blocks`` equal consecutive blocks of a stream's bytes (``packed``; a tail shorter than a block
+    left out): one row per block with its chi-square and p-value (the share of random files that would exceed it)."""
+    size = len(packed) // blocks
+    rows = []
+    for i in range(blocks if size else 0):
+        path = Path(folder) / f"block-{i}.bin"
+        path.write_bytes(np.asarray(packed[i * size : (i + 1) * size], np.uint8).tobytes())
+        report = ent(path)
+        rows.append({"block": i, "chi_square": report["chi_square"], "p": report["chi_square_percent"] / 100})
+    return pd.DataFrame(rows, columns=["block", "chi_square", "p"])
+
+
+def ent_block_verdict(pvalues) -> dict:
+    """ent judged on a stream's blocks (their chi-square p-values): the blocks outside ent's 1-99 % band, the most an
+    ideal source shows (binomial 99 % bound at 2 % a block), the Kolmogorov-Smirnov p-value of the block p-values
+    against the uniform law, and ``passes``: the p-values are uniform (KS p >= 0.01) and no more blocks fall outside
+    than that bound. ``worst_corrected_p``: the smaller of the KS p-value and the binomial chance of so many blocks
+    outside, times 2. ``passes`` is None without blocks."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    n = len(p)
+    if n == 0:
+        return {"blocks": 0, "outside": 0, "allowed": 0, "ks_p": np.nan, "worst_corrected_p": np.nan, "passes": None}
+    outside = int(np.sum((p < ENT_SUSPECT[0] / 100) | (p > ENT_SUSPECT[1] / 100)))
+    allowed = binomial_bound(n, ENT_BLOCK_OUTSIDE)
+    ks_p = float(stats.kstest(p, "uniform").pvalue)
+    tail = float(stats.binom.sf(outside - 1, n, ENT_BLOCK_OUTSIDE))  # P(X >= outside)
+    return {
+        "blocks": n,
+        "outside": outside,
+        "allowed": allowed,
+        "ks_p": ks_p,
+        "worst_corrected_p": min(1.0, 2 * min(ks_p, tail)),
+        "passes": bool(ks_p >= ENT_KS_ALPHA and outside <= allowed),
+    }

@@ -1,6 +1,6 @@
 """NIST SP 800-22 rev. 1a on many sequences, with NIST's second-level analysis.
 
-The first level is NIST's fifteen tests on one sequence of bits. Nine of them return one p-value and run
+The first level is NIST's fifteen tests on one sequence of bits. Seven of them return one p-value and run
 in ``sp80022suite`` (a Python wrapper of NIST's own C code). For the five tests that give several
 p-values, that wrapper returns only their minimum, which is not uniform under randomness and so cannot
 enter NIST's uniformity check; those five are computed here from the formulas of SP 800-22 (every
@@ -11,6 +11,9 @@ equals the wrapper's value on the same bits. The linear complexity test is compu
 (:func:`linear_complexity`: Berlekamp-Massey on all 2000 blocks of a sequence at once; NIST's code, one block
 after another, took more time than the other fourteen tests together); its p-value is the wrapper's to the last
 digit or two (the same block complexities, counts and chi-square; scipy's incomplete gamma in place of NIST's).
+So are, for speed, the approximate entropy test (:func:`approximate_entropy`, from the serial test's pattern counts;
+the wrapper's to the eighth digit, where NIST's own one-pass sum rounds) and the discrete Fourier transform test
+(:func:`discrete_fourier_transform`, numpy's FFT; the same count of moduli below the threshold, so the same p-value).
 
 The second level is NIST's Section 4.2 on m sequences: for each of the 188 statistics, the proportion
 of sequences with p >= 0.01 must lie within 0.99 +- 3 sqrt(0.99 x 0.01 / m), and (where m >= 55, the
@@ -129,16 +132,52 @@ def _psi2(counts: np.ndarray, n: int) -> float:
     return float((len(counts) / n) * np.sum(counts**2) - n)
 
 
-def serial(bits: np.ndarray, m: int = SERIAL_BLOCK) -> tuple[float, float]:
-    """NIST 3.11: both p-values. The cyclic (m-1)-bit window at each position is the m-bit one without its last bit,
-    so the shorter patterns' counts are sums of pairs of the m-bit counts (the same integers as counting again)."""
-    counts = np.bincount(_windows(bits, m, cyclic=True), minlength=2**m)
-    shorter = [counts, counts.reshape(-1, 2).sum(axis=1)]
-    shorter.append(shorter[1].reshape(-1, 2).sum(axis=1) if m >= 2 else np.zeros(1))
-    p0, p1, p2 = (_psi2(c, len(bits)) for c in shorter)
+def cyclic_counts(bits: np.ndarray, m: int) -> np.ndarray:
+    """How often each cyclic m-bit window (MSB first, wrapping around the end) occurs: 2^m counts."""
+    return np.bincount(_windows(bits, m, cyclic=True), minlength=2**m)
+
+
+def _leading(counts: np.ndarray, m: int) -> np.ndarray:
+    """The counts of the cyclic m-bit windows from those of longer ones: the cyclic m-bit window at each position is
+    the longer one's first m bits, so its count is the sum over the longer one's other bits (the same integers as
+    counting again)."""
+    return counts.reshape(2**m, -1).sum(axis=1) if m > 0 else np.array([counts.sum()])
+
+
+def serial(bits: np.ndarray, m: int = SERIAL_BLOCK, counts: np.ndarray | None = None) -> tuple[float, float]:
+    """NIST 3.11: both p-values, from the counts of the cyclic m-bit windows (``counts``: those of m or more bits,
+    given when already counted); the (m-1)- and (m-2)-bit counts are sums of them (:func:`_leading`)."""
+    counts = cyclic_counts(bits, m) if counts is None else counts
+    p0, p1, p2 = (_psi2(_leading(counts, j), len(bits)) if j > 0 else 0.0 for j in (m, m - 1, m - 2))
     first = special.gammaincc(2 ** (m - 2), (p0 - p1) / 2)
     second = special.gammaincc(2 ** (m - 3), (p0 - 2 * p1 + p2) / 2)
     return float(first), float(second)
+
+
+def discrete_fourier_transform(bits: np.ndarray) -> float:
+    """NIST 3.6 as NIST's code computes it: the moduli of the first n/2 Fourier coefficients of the +-1 sequence
+    (numpy's real FFT in place of NIST's), how many fall below sqrt(ln(1/0.05) n), and that count's normal
+    p-value."""
+    n = len(bits)
+    moduli = np.abs(np.fft.rfft(2.0 * np.asarray(bits, np.float64) - 1.0))[: n // 2]
+    count = int(np.count_nonzero(moduli < math.sqrt(2.995732274 * n)))  # NIST's constant for ln(20)
+    d = (count - 0.95 * n / 2.0) / math.sqrt(n / 4.0 * 0.95 * 0.05)
+    return float(special.erfc(abs(d) / math.sqrt(2.0)))
+
+
+def approximate_entropy(bits: np.ndarray, m: int = APEN_BLOCK, counts: np.ndarray | None = None) -> float:
+    """NIST 3.12 with blocks of m and m + 1 bits, as NIST's code computes it (cyclic windows, phi = sum of
+    C log(C / n) / n), from the counts of the cyclic windows of m + 1 or more bits (``counts``: the serial test's,
+    when already counted)."""
+    n = len(bits)
+    counts = cyclic_counts(bits, m + 1) if counts is None else counts
+    phi = []
+    for length in (m, m + 1):
+        c = _leading(counts, length).astype(np.float64)
+        c = c[c > 0]
+        phi.append(float(np.sum(c * np.log(c / n))) / n)
+    chi2 = 2.0 * n * (math.log(2) - (phi[0] - phi[1]))
+    return float(special.gammaincc(2 ** (m - 1), chi2 / 2.0))
 
 
 def non_overlapping_templates(bits: np.ndarray, m: int = TEMPLATE_LENGTH, blocks: int = 8) -> np.ndarray:
@@ -245,13 +284,14 @@ def sequence_pvalues(bits: np.ndarray) -> np.ndarray:
     test does not apply at this length, or the walk has too few cycles)."""
     bits = np.ascontiguousarray(bits, dtype=np.uint8)
     n, buffer = len(bits), bits.tobytes()
+    counts = cyclic_counts(bits, SERIAL_BLOCK)  # the serial test's counts give the approximate entropy's too
     applies = lambda test: n >= MIN_BITS.get(test, 0)
     nan = float("nan")
     out = [_reference("frequency", buffer), _reference("block_frequency", buffer, BLOCK_FREQUENCY_BLOCK)]
     out += list(cumulative_sums(bits))
     out += [_reference("runs", buffer), _reference("longest_run_of_ones", buffer)]
     out += [_reference("rank", buffer) if applies("rank") else nan]
-    out += [_reference("discrete_fourier_transform", buffer)]
+    out += [discrete_fourier_transform(bits)]
     out += list(non_overlapping_templates(bits))
     out += [
         _reference("overlapping_template_matchings", buffer, TEMPLATE_LENGTH)
@@ -259,10 +299,10 @@ def sequence_pvalues(bits: np.ndarray) -> np.ndarray:
         else nan
     ]
     out += [_reference("universal", buffer) if applies("universal") else nan]
-    out += [_reference("approximate_entropy", buffer, APEN_BLOCK)]
+    out += [approximate_entropy(bits, APEN_BLOCK, counts)]
     out += list(random_excursions(bits) if applies("random_excursions") else [nan] * len(EXCURSION_STATES))
     out += list(random_excursions_variant(bits) if applies("random_excursions") else [nan] * len(VARIANT_STATES))
-    out += list(serial(bits))
+    out += list(serial(bits, SERIAL_BLOCK, counts))
     linear = applies("linear_complexity")
     out += [linear_complexity(bits) if linear else nan]
     return np.array(out, dtype=np.float64)

@@ -338,8 +338,8 @@ def test_randomness_chapter_tests_every_stream_and_its_controls(smoke_book):
     assert nist_rows.loc[("logistic_4_float32", "native"), "passes"] is False  # orbits in short cycles
     assert set(record["claims"].id) == {
         "s7.1-practrand",
-        "s7.1-nist-v4-threshold",
-        "s7.1-nist-v4-mantissa",
+        "s7.1-batteries-v4-threshold",
+        "s7.1-batteries-v4-mantissa",
     }
     ran = (streams.measured.astype(bool) | streams.misconfigured.astype(bool)).groupby(
         [streams.source, streams.extraction]
