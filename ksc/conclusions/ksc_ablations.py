@@ -141,6 +141,8 @@ def _scaling_verdict(scale: pd.DataFrame, dataset: str) -> tuple[str, str, list]
     held = all(dead[w] <= 0.05 and gap[w] >= -SCALING_FVE_BAND for w in widths)
     verdict = "not supported" if failed else ("supported" if held else "cannot tell")
     why = "; ".join(parts) + (f"; fails at {', '.join(map(str, failed))}" if failed else "")
+    if "seeds" in rows and len(rows):
+        why += f" ({int(rows.seeds.min())} seed(s) per width)"
     return verdict, why + " (the scale-free variance is shown only: V4 above V3 holds by construction)", widths
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.chapters import divergence
 from ksc.conclusions.judging import Evidence, Judgement, Missing, mean_and_interval, rule
 from ksc.evidence.claims import load_registry
 from ksc.models.layers import chaos_activation
@@ -158,22 +159,40 @@ def _dead_units(ev: Evidence) -> Judgement:
     return Judgement("not supported", why + null + ".")
 
 
+def _window_encoders(ev: Evidence) -> tuple[pd.DataFrame, dict]:
+    """Chapter 05's window protocol per encoder (models and null encoders), indexed by encoder, and what the
+    pre-registered rule reads off it (:func:`ksc.chapters.divergence.pre_registered_reading`)."""
+    table = ev.table("05_divergence", "null_encoders")
+    if "v4" not in set(table.encoder) or not (table.role == divergence.NULL).any():
+        raise Missing("chapter 05 did not run V4 and a null encoder through the window protocol")
+    return table.set_index("encoder"), divergence.pre_registered_reading(table)
+
+
+def _nulls_sentence(table: pd.DataFrame) -> str:
+    nulls = table[table.role == divergence.NULL].rate_ratio_between_switches
+    return ", ".join(f"{name} {value:.2f}" for name, value in nulls.items())
+
+
 @rule("ksc-divergence")
 def _divergence(ev: Evidence) -> Judgement:
     v4, dense = ev.claim("s6.3-window-v4"), ev.claim("s6.3-window-dense")
-    kept = [name for name, row in (("V4", v4), ("dense ReLU", dense)) if row.measured >= 0.5]
-    return Judgement(
-        "the paper contradicts itself",
-        f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 and "
-        f"{dense.measured:.2f}× for dense ReLU: "
-        + (
-            f"{' and '.join(kept)} transmit the divergence, so the Abstract's sentence holds for V4 and 6.3's "
-            "'neither' does not"
-            if "V4" in kept
-            else "V4 does not transmit the divergence, so 6.3 holds"
-        )
-        + " (the draft's own test could not tell, chapter 05).",
+    table, reading = _window_encoders(ev)
+    why = (
+        f"in the window protocol the latent distance grows at {v4.measured:.2f}× the input's rate for V4 fitted over "
+        f"the band and {reading['v4_ratio']:.2f}× between Top-K switches "
+        f"({float(table.loc['v4', 'support_changes_per_step']):.2f} switches per step); dense ReLU "
+        f"{dense.measured:.2f}×; the null encoders, between switches: {_nulls_sentence(table)}"
     )
+    if reading["v4_transmits"]:
+        why += ": V4 transmits the divergence, so the Abstract's sentence holds for V4 and 6.3's 'neither' does not"
+        if not reading["informative"]:
+            why += (
+                ", but every null encoder transmits it too: it is what any encoder does in its linear range, so "
+                "the finding is uninformative"
+            )
+    else:
+        why += ": V4 does not transmit the divergence between switches, so 6.3 holds for V4"
+    return Judgement("the paper contradicts itself", why + " (the draft's own test could not tell, chapter 05).")
 
 
 @rule("ksc-first-architecture")
@@ -275,12 +294,17 @@ def _optimal_k(ev: Evidence) -> Judgement:
 @rule("ksc-compatible")
 def _compatible(ev: Evidence) -> Judgement:
     chaos = ev.judged.get("ksc-chaos-preserved") or _chaos_preserved(ev)
-    window = ev.claim("s6.3-window-v4")
-    why = f"ksc-chaos-preserved is {chaos.verdict}; V4's window-protocol rate ratio {window.measured:.2f}"
-    if chaos.verdict == "supported" and window.measured >= 0.5:
+    table, reading = _window_encoders(ev)
+    why = (
+        f"ksc-chaos-preserved is {chaos.verdict}; V4's window-protocol rate ratio between Top-K switches "
+        f"{reading['v4_ratio']:.2f} (null encoders: {_nulls_sentence(table)})"
+    )
+    if chaos.verdict == "supported" and reading["v4_transmits"] and reading["informative"]:
         return Judgement("supported", why + ".")
     if chaos.verdict == "not supported":
         return Judgement("not supported", why + ": the variance it rests on is not specific to chaos.")
+    if reading["v4_transmits"] and not reading["informative"]:
+        return Judgement("cannot tell", why + ": every null encoder transmits the divergence too.")
     return Judgement("cannot tell", why + ".")
 
 

@@ -332,14 +332,52 @@ missing(
 # ---- ksc-divergence (FIXED): claims s6.3-window-v4, s6.3-window-dense
 
 
-def _divergence(v4, dense) -> FakeEvidence:
-    return FakeEvidence(ledger=_ledger({"s6.3-window-v4": v4, "s6.3-window-dense": dense}))
+def _window(v4_between=0.9, nulls=(1.0, 0.98, 0.3)) -> pd.DataFrame:
+    """Chapter 05's null_encoders: V4 and dense ReLU (models) and null encoders with their rate ratios between
+    Top-K switches."""
+    rows = [
+        {"encoder": "v4", "role": "model", "rate_ratio": 1.2, "rate_ratio_between_switches": v4_between}
+        | {"support_changes_per_step": 0.5},
+        {"encoder": "dense_relu_64", "role": "model", "rate_ratio": 0.97, "rate_ratio_between_switches": 0.97}
+        | {"support_changes_per_step": 0.0},
+    ]
+    rows += [
+        {"encoder": name, "role": "null", "rate_ratio": r, "rate_ratio_between_switches": r}
+        | {"support_changes_per_step": 0.0}
+        for name, r in zip(("identity", "random projection", "untrained v4"), nulls)
+    ]
+    return pd.DataFrame(rows).assign(transmits=lambda t: t.rate_ratio_between_switches >= 0.5)
+
+
+def _divergence(v4, dense, **window) -> FakeEvidence:
+    return FakeEvidence(
+        ledger=_ledger({"s6.3-window-v4": v4, "s6.3-window-dense": dense}),
+        tables={("05_divergence", "null_encoders"): _window(**window)},
+    )
 
 
 case("ksc-divergence", "the paper contradicts itself", lambda: _divergence(0.9, 0.2), "v4-transmits")
-case("ksc-divergence", "the paper contradicts itself", lambda: _divergence(0.2, 0.1), "neither-transmits")
+case(
+    "ksc-divergence",
+    "the paper contradicts itself",
+    lambda: _divergence(0.2, 0.1, v4_between=0.2),
+    "neither-transmits",
+)
 case("ksc-divergence", "the paper contradicts itself", lambda: _divergence(0.9, 0.9), "both-transmit")
+case(
+    "ksc-divergence",
+    "the paper contradicts itself",
+    lambda: _divergence(0.9, 0.9, nulls=(1.0, 1.0, 0.9)),
+    "every-null-transmits",
+)
 missing("ksc-divergence", "no-dense-window", lambda: FakeEvidence(ledger=_ledger({"s6.3-window-v4": 0.9})))
+missing("ksc-divergence", "no-null-encoders", lambda: FakeEvidence(ledger=_divergence(0.9, 0.9).ledger))
+
+
+def test_divergence_says_when_every_null_transmits_too():
+    assert "uninformative" in RULES["ksc-divergence"](_divergence(0.9, 0.9, nulls=(1.0, 1.0, 0.9))).why
+    assert "uninformative" not in RULES["ksc-divergence"](_divergence(0.9, 0.9)).why
+    assert "6.3 holds for V4" in RULES["ksc-divergence"](_divergence(0.9, 0.9, v4_between=0.3)).why
 
 
 # ---- ksc-first-architecture: 06_vsae metrics + parameter image_latents; 01_evolution metrics; 11_ablations
@@ -475,10 +513,10 @@ for best_k in (8, 32, 112):
 # ---- ksc-compatible: judged ksc-chaos-preserved (else its rule); claim s6.3-window-v4
 
 
-def _compatible(window=0.8, judged=None, noise=0.2) -> FakeEvidence:
+def _compatible(window=0.8, judged=None, noise=0.2, nulls=(1.0, 0.98, 0.3)) -> FakeEvidence:
     ev = _chaos(noise=noise)
     if window is not None:
-        ev.ledger = pd.concat([ev.ledger, _ledger({"s6.3-window-v4": window})])
+        ev._tables[("05_divergence", "null_encoders")] = _window(v4_between=window, nulls=nulls)
     if judged is not None:
         ev.judged["ksc-chaos-preserved"] = Judgement(judged, "judged before")
     return ev
@@ -487,6 +525,12 @@ def _compatible(window=0.8, judged=None, noise=0.2) -> FakeEvidence:
 case("ksc-compatible", "supported", lambda: _compatible(judged="supported"))
 case("ksc-compatible", "supported", lambda: _compatible(), "chaos-judged-here")
 case("ksc-compatible", "cannot tell", lambda: _compatible(window=0.2, judged="supported"), "no-divergence")
+case(
+    "ksc-compatible",
+    "cannot tell",
+    lambda: _compatible(judged="supported", nulls=(1.0, 1.0, 0.9)),
+    "every-null-transmits",
+)
 case("ksc-compatible", "cannot tell", lambda: _compatible(judged="not measured"), "chaos-not-measured")
 case("ksc-compatible", "not supported", lambda: _compatible(judged="not supported"))
 case("ksc-compatible", "not supported", lambda: _compatible(noise=0.4), "chaos-judged-here")
@@ -645,22 +689,31 @@ missing(
 # ---- vsae-living: 06_vsae metrics, living (or 1 - dead_fraction) of vsae_mean / topk_sae
 
 
-def _living(vsae, topk=(0.9, 0.9, 0.9), quantity="living") -> FakeEvidence:
-    if quantity == "dead_fraction":
-        topk, vsae = [1 - v for v in topk], [1 - v for v in vsae]
-    return FakeEvidence(metrics={"06_vsae": _chapter06({("superposition", quantity): (list(topk), vsae)})})
+def _living(pooled=0.2, by_k=(0.2, 0.2), ours=(0.9, 0.9, 0.9), with_pooled=True) -> FakeEvidence:
+    """Chapter 06's living_primary (the authors' code path over the TopK SAE, pooled and per k) and its metrics (our
+    KL-only vSAE beside it)."""
+    rows = [
+        {"k": k, "beta": 1.0, "ratio": r, "ci_low": r - 0.05, "ci_high": r + 0.05, "ratio_beta0": 0.3, "n": 3}
+        for k, r in zip((4, 16), by_k)
+    ]
+    if with_pooled:
+        rows.append(
+            {"k": "pooled", "beta": NAN, "ratio": pooled, "ci_low": pooled - 0.05, "ci_high": pooled + 0.05}
+            | {"ratio_beta0": 0.3, "n": 6}
+        )
+    metrics = _chapter06({("superposition", "living"): ([1.0] * 3, list(ours))})
+    return FakeEvidence(metrics={"06_vsae": metrics}, tables={("06_vsae", "living_primary"): pd.DataFrame(rows)})
 
 
-case("vsae-living", "supported", lambda: _living([0.3, 0.3, 0.3]))
-case("vsae-living", "supported", lambda: _living([0.3, 0.3, 0.3], quantity="dead_fraction"), "from-dead-fraction")
-case("vsae-living", "not supported", lambda: _living([0.85, 0.85, 0.85]))
-case("vsae-living", "cannot tell", lambda: _living([0.6, 0.6, 0.6]), "pooled-in-between")
-case("vsae-living", "cannot tell", lambda: _living({16: [0.18] * 3, 32: [0.63] * 3}), "depends-on-k")
-missing(
-    "vsae-living",
-    "no-vsae-runs",
-    lambda: FakeEvidence(metrics={"06_vsae": _chapter06({("superposition", "living"): ([0.9] * 3, None)})}),
-)
+case("vsae-living", "supported", lambda: _living())
+case("vsae-living", "not supported", lambda: _living(pooled=0.85, by_k=(0.85, 0.85)))
+case("vsae-living", "cannot tell", lambda: _living(pooled=0.6, by_k=(0.6, 0.6)), "pooled-in-between")
+case("vsae-living", "cannot tell", lambda: _living(pooled=0.4, by_k=(0.18, 0.63)), "depends-on-k")
+missing("vsae-living", "no-pooled-row", lambda: _living(with_pooled=False))
+
+
+def test_living_quotes_our_kl_only_vsae_beside_the_authors_path():
+    assert "our KL-only vSAE (the paper's description without sampling): 0.90" in RULES["vsae-living"](_living()).why
 
 
 # ---- vsae-kl-cause: 06_vsae/effects at the beta of 06_vsae/chosen (variant vsae_mean, auxk True)
@@ -680,19 +733,41 @@ def _effect(beta, kl, sampling, k=32):
 SIGNIFICANT, NULL = (0.2, 0.01), (0.0, 0.9)
 
 
-def _kl_cause(chosen_beta=1.0, rows=None, chosen=True) -> FakeEvidence:
+def _kl_cause(chosen_beta=1.0, rows=None, chosen=True, share=(0.8, 0.8), attribution=None) -> FakeEvidence:
+    """``share``: the KL term's share of the lost latents per k (interval ±0.1); ``rows``: the 2 x 2's effects."""
     if rows is None:
         rows = [_effect(1.0, SIGNIFICANT, NULL), _effect(4.0, NULL, SIGNIFICANT)]
     picks = pd.DataFrame(
         [
             {"dataset": "superposition", "k": 32, "auxk": True, "variant": "vsae_mean", "beta": chosen_beta},
+            {"dataset": "superposition", "k": 16, "auxk": True, "variant": "vsae_mean", "beta": chosen_beta},
             # the beta chosen without AuxK, and for the sampling vSAE, are not where the 2 x 2 is read
             {"dataset": "superposition", "k": 32, "auxk": False, "variant": "vsae_mean", "beta": 5.0 - chosen_beta},
             {"dataset": "superposition", "k": 32, "auxk": True, "variant": "vsae", "beta": 5.0 - chosen_beta},
         ]
     )
     columns = ["dataset", "k", "beta"] + [c for name in EFFECTS for c in (name, f"{name} p")]
-    tables = {("06_vsae", "effects"): pd.DataFrame(rows, columns=columns)}
+    shares = pd.DataFrame(
+        [
+            {"k": k, "beta": 1.0, "gap": 0.8, "kl_share": 0.8 * f, "code_share": 0.8 * (1 - f), "kl_fraction": f}
+            | {"ci_low": f - 0.1, "ci_high": f + 0.1, "n": 3}
+            for k, f in zip((4, 16), share)
+        ]
+    )
+    if attribution is None:
+        attribution = [("centred input", 0.6, 0.01), ("Top-K by value", 0.02, 0.9)]
+    effects_rows = pd.DataFrame(
+        [
+            {"variant": v, "k": 4, "beta": 0.0, "living_authors": 0.3, "living_variant": 0.3 + d, "difference": d}
+            | {"ci_low": d - 0.1, "ci_high": d + 0.1, "p": p / 2, "p_holm": p, "n": 3}
+            for v, d, p in attribution
+        ]
+    )
+    tables = {
+        ("06_vsae", "effects"): pd.DataFrame(rows, columns=columns),
+        ("06_vsae", "kl_share"): shares,
+        ("06_vsae", "attribution_effects"): effects_rows,
+    }
     if chosen:
         tables[("06_vsae", "chosen")] = picks
     return FakeEvidence(tables=tables)
@@ -705,32 +780,41 @@ case(
     lambda: _kl_cause(rows=[_effect(1.0, SIGNIFICANT, (-0.2, 0.01))]),
     "sampling-lowers-it",
 )
-case("vsae-kl-cause", "not supported", lambda: _kl_cause(chosen_beta=4.0))
-case("vsae-kl-cause", "cannot tell", lambda: _kl_cause(rows=[_effect(1.0, SIGNIFICANT, SIGNIFICANT)]), "both")
-case("vsae-kl-cause", "cannot tell", lambda: _kl_cause(rows=[_effect(1.0, NULL, NULL)]), "neither")
-case("vsae-kl-cause", "cannot tell", lambda: _kl_cause(chosen_beta=2.0), "no-effects-at-chosen-beta")
+case("vsae-kl-cause", "not supported", lambda: _kl_cause(chosen_beta=4.0), "sampling-raises-it")
+case("vsae-kl-cause", "not supported", lambda: _kl_cause(share=(0.8, 0.2)), "the-code-path-accounts-for-most")
+case("vsae-kl-cause", "cannot tell", lambda: _kl_cause(share=(0.8, 0.55)), "share-interval-across-one-half")
+case(  # p = 0.03 at two k: below 0.05 each, not after Holm's adjustment over the two
+    "vsae-kl-cause",
+    "supported",
+    lambda: _kl_cause(rows=[_effect(1.0, SIGNIFICANT, (0.2, 0.03)), _effect(1.0, NULL, (0.2, 0.03), k=16)]),
+    "sampling-raises-it-before-holm-only",
+)
 missing("vsae-kl-cause", "effects-empty", lambda: _kl_cause(rows=[]))
 missing("vsae-kl-cause", "no-chosen-table", lambda: _kl_cause(chosen=False))
+missing("vsae-kl-cause", "no-attribution", lambda: _kl_cause(share=()))
+
+
+def test_kl_cause_names_the_code_differences_that_matter_after_holm():
+    why = RULES["vsae-kl-cause"](_kl_cause()).why
+    assert "(Holm over 2 comparisons): centred input" in why and "Top-K by value" not in why
 
 
 # ---- vsae-independence: 06_vsae metrics, tpp of vsae_mean - topk_sae (network data set)
 
 
-def _independence(vsae_tpp, topk_tpp=(0.20, 0.20, 0.21)) -> FakeEvidence:
-    spec = {("network", "tpp"): (list(topk_tpp), vsae_tpp), ("logistic", "fve"): (TOPK_FVE, WORSE_FVE)}
-    return FakeEvidence(metrics={"06_vsae": _chapter06(spec)})
+def _independence(gaps=None, empty=False) -> FakeEvidence:
+    """Chapter 06's tpp_by_k: the TPP gap (vSAE as run minus TopK SAE) per k with its interval (±0.05)."""
+    gaps = {16: 0.1, 32: 0.1} if gaps is None else gaps
+    rows = [{"k": k, "gap": g, "ci_low": g - 0.05, "ci_high": g + 0.05, "n": 3} for k, g in gaps.items()]
+    frame = pd.DataFrame([] if empty else rows, columns=["k", "gap", "ci_low", "ci_high", "n"])
+    return FakeEvidence(tables={("06_vsae", "tpp_by_k"): frame})
 
 
-case("vsae-independence", "supported", lambda: _independence([0.30, 0.31, 0.32]))
-case("vsae-independence", "not supported", lambda: _independence([0.10, 0.11, 0.12]))
-case("vsae-independence", "cannot tell", lambda: _independence([0.10, 0.30, 0.22]))
-case(
-    "vsae-independence",
-    "cannot tell",
-    lambda: _independence({16: [0.30, 0.31, 0.32], 32: [0.10, 0.11, 0.12]}),
-    "higher-at-one-k-lower-at-another",
-)
-missing("vsae-independence", "no-vsae-tpp", lambda: _independence(None))
+case("vsae-independence", "supported", lambda: _independence())
+case("vsae-independence", "not supported", lambda: _independence({16: -0.1, 32: 0.0}))
+case("vsae-independence", "cannot tell", lambda: _independence({16: 0.0, 32: 0.02}))
+case("vsae-independence", "cannot tell", lambda: _independence({16: 0.1, 32: -0.1}), "higher-at-one-k-lower-at-another")
+missing("vsae-independence", "no-tpp", lambda: _independence(empty=True))
 
 
 # ---- vsae-cosine (FIXED): distinct measurements 'vSAE cosine gap (<data set>)'
@@ -1118,8 +1202,12 @@ missing("ksc-scaling", "no-width-from-512", lambda: _scale(widths=()))
 BATTERIES = ("NIST SP 800-22", "dieharder", "ent")
 
 
-def _streams(v4=True, dense_relu=False, pcg64=True, with_dense_relu=True, ent_ran=True) -> FakeEvidence:
-    """Each stream passes every battery or fails NIST (``passes_all`` alike); ent may not have run (NaN)."""
+def _streams(
+    v4=True, dense_relu=False, pcg64=True, with_dense_relu=True, ent_ran=True, replicated_threshold=None
+) -> FakeEvidence:
+    """Each stream passes every battery or fails NIST (``passes_all`` alike); ent may not have run (NaN).
+    ``replicated_threshold``: V4's threshold bits over five seed pairs, ent failing this many of them (at most 1
+    allowed); None: the threshold bits were not replicated (each stream judged on its one seed pair)."""
     streams = {("pcg64", "native"): pcg64, ("logistic_4", "native"): False}
     for extraction in ("threshold", "mantissa"):
         streams[("v4", extraction)] = v4 if extraction == "mantissa" else False
@@ -1134,15 +1222,41 @@ def _streams(v4=True, dense_relu=False, pcg64=True, with_dense_relu=True, ent_ra
             rows.append(
                 {"source": source, "extraction": extraction, "battery": battery, "passes": ok, "passes_all": passes}
             )
-    return FakeEvidence(tables={("12_randomness", "streams"): pd.DataFrame(rows)})
+    replicated = pd.DataFrame(
+        [
+            {"source": "v4", "extraction": "threshold", "battery": battery, "replicates": 5}
+            | {"failed": failed, "pcg64_failure_rate": 0.0, "allowed_failures": 1, "passes": failed <= 1}
+            for battery, failed in zip(BATTERIES, (0, 0, replicated_threshold or 0))
+        ]
+        if replicated_threshold is not None
+        else [],
+        columns=["source", "extraction", "battery", "replicates", "failed", "pcg64_failure_rate"]
+        + ["allowed_failures", "passes"],
+    )
+    return FakeEvidence(
+        tables={("12_randomness", "streams"): pd.DataFrame(rows), ("12_randomness", "replicated"): replicated}
+    )
 
 
 case("ksc-full-entropy", "not supported", lambda: _streams(v4=False))
+case("ksc-full-entropy", "not supported", lambda: _streams(v4=False, replicated_threshold=3), "fails-replicated")
 case("ksc-full-entropy", "cannot tell", lambda: _streams(), "only-v4-passes")
+case(
+    "ksc-full-entropy",
+    "cannot tell",
+    lambda: _streams(v4=False, replicated_threshold=1),
+    "one-failure-of-five-is-within-an-ideal-sources-bound",
+)
 case("ksc-full-entropy", "cannot tell", lambda: _streams(dense_relu=True), "dense-relu-passes-too")
 missing("ksc-full-entropy", "ent-did-not-run", lambda: _streams(ent_ran=False))
 missing("ksc-full-entropy", "nist-uncalibrated", lambda: _streams(pcg64=False))
 missing("ksc-full-entropy", "no-dense-relu", lambda: _streams(with_dense_relu=False))
+
+
+def test_full_entropy_reads_the_replicates_where_there_are_some():
+    why = RULES["ksc-full-entropy"](_streams(v4=False, replicated_threshold=3)).why
+    assert "threshold: V4 fail over 5 seed pairs (ent 3 of 5, at most 1 allowed)" in why
+    assert "mantissa: V4 fail (NIST SP 800-22; one seed pair)" in why
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1257,7 +1371,7 @@ def test_full_entropy_is_never_supported():
                 "not supported",
                 "cannot tell",
             )
-            with pytest.raises(Missing, match="ent did not run"):
+            with pytest.raises(Missing, match="ent decided nothing"):
                 RULES["ksc-full-entropy"](_streams(v4=v4, dense_relu=dense_relu, ent_ran=False))
 
 

@@ -69,4 +69,3 @@ def test_the_verdict_says_what_the_numbers_say():
     assert "a significant difference at the 5 % level" in apart and "no significant" not in apart
     assert "the variances differ by more than 5%" in apart
     assert f"{ratio.loc[0, 'mean']:.3f}" in apart and "the Hénon variance is 0.820" in apart
-
