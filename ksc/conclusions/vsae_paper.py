@@ -81,6 +81,13 @@ def _living(ev: Evidence) -> Judgement:
         + (f"; our KL-only vSAE (the paper's description without sampling): {ours.mean():.2f}" if len(ours) else "")
         + " (stand-in data)"
     )
+    edge = [r for r in primary.itertuples() if r.ci_low <= vd.LIVING_SUPPORTED < r.ci_high]
+    if edge:
+        why += (
+            "; the 95 % interval "
+            + ", ".join("pooled" if str(r.k) == "pooled" else f"at k = {int(r.k)}" for r in edge)
+            + f" reaches across the rule's {vd.LIVING_SUPPORTED:g}: the verdict rests on point values near its bound"
+        )
     return Judgement(verdict, why + ".")
 
 
