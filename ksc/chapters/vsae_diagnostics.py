@@ -17,8 +17,8 @@ from ksc.measures.metrics import firing_frequency
 from ksc.measures.stats import holm
 
 # the decision rules' thresholds, fixed before the attribution's results existed (:func:`preregistered`)
-LIVING_SUPPORTED = 0.5  # vsae-living: supported if the living ratio is at most this pooled and at every k
-LIVING_NOT_SUPPORTED = 0.8  # and not supported if the pooled ratio is at least this
+LIVING_SUPPORTED = 0.5  # vsae-living: supported if at every k the ratio's 95 % interval lies at or below this
+LIVING_NOT_SUPPORTED = 0.8  # not supported if at some k it lies at or above this and at none at or below 0.5
 KL_FRACTION = 0.5  # vsae-kl-cause: the KL term's fraction of the lost latents, its interval above or below this
 DECISIVE_CHANGE = 0.1  # the attribution names a switch that changes the living fraction by at least this
 ALPHA = 0.05  # with Holm-adjusted p below this
@@ -365,12 +365,17 @@ def decisive_differences(effects: pd.DataFrame, size: float = DECISIVE_CHANGE, a
 
 
 def living_verdict(primary: pd.DataFrame) -> tuple[str, float, pd.DataFrame]:
-    """``vsae-living`` on :func:`living_primary`: the verdict, the pooled ratio and the rows per k."""
+    """``vsae-living`` on :func:`living_primary`, per k (k is a setting of the SAE, not a replicate, so the pooled
+    row is shown, not judged): supported if at every k the ratio's 95 % interval lies at or below
+    :data:`LIVING_SUPPORTED`; not supported if at some k it lies at or above :data:`LIVING_NOT_SUPPORTED` and at none
+    at or below :data:`LIVING_SUPPORTED`; otherwise cannot tell. Returns the verdict, the pooled ratio and the rows
+    per k."""
     is_pooled = primary.k.astype(str) == "pooled"
     by_k, pooled = primary[~is_pooled], float(primary[is_pooled].ratio.iloc[0])
-    if pooled <= LIVING_SUPPORTED and (by_k.ratio <= LIVING_SUPPORTED).all():
+    low_enough = by_k.ci_high <= LIVING_SUPPORTED
+    if low_enough.all():
         return "supported", pooled, by_k
-    if pooled >= LIVING_NOT_SUPPORTED:
+    if (by_k.ci_low >= LIVING_NOT_SUPPORTED).any() and not low_enough.any():
         return "not supported", pooled, by_k
     return "cannot tell", pooled, by_k
 

@@ -154,6 +154,10 @@ def _scaling(ev: Evidence, dataset: str) -> Judgement:
     ratios = [f"{w}: x{cost.loc[w, 'v4_over_relu']:.2f}" for w in widths if w in cost.index]
     if ratios:
         why += "; V4's training time per model-run over the ReLU models' " + ", ".join(ratios)
+    why += (
+        ". The properties the statement names are read as shown: no dead units, and a scale-free variance above "
+        "V3's that any signed code has by construction; the rule judges what the code carries, its FVE against V3"
+    )
     untrained = ev.table("11_ablations", "scale_untrained")
     if not untrained.empty:
         null, null_why, _ = _scaling_verdict(untrained, dataset)

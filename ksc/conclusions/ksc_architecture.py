@@ -183,13 +183,14 @@ def _divergence(ev: Evidence) -> Judgement:
         f"({float(table.loc['v4', 'support_changes_per_step']):.2f} switches per step); dense ReLU "
         f"{dense.measured:.2f}×; the null encoders, between switches: {_nulls_sentence(table)}"
     )
-    if reading["v4_transmits"]:
+    if reading["v4_transmits"] and not reading["informative"]:
+        why += (
+            ": by the rule V4 transmits the divergence (which would side with the Abstract against 6.3), but every "
+            "null encoder transmits it too, as any encoder does in its linear range: the protocol does not tell V4 "
+            "from encoders that know nothing of chaos, so the finding is uninformative"
+        )
+    elif reading["v4_transmits"]:
         why += ": V4 transmits the divergence, so the Abstract's sentence holds for V4 and 6.3's 'neither' does not"
-        if not reading["informative"]:
-            why += (
-                ", but every null encoder transmits it too: it is what any encoder does in its linear range, so "
-                "the finding is uninformative"
-            )
     else:
         why += ": V4 does not transmit the divergence between switches, so 6.3 holds for V4"
     return Judgement("the paper contradicts itself", why + " (the draft's own test could not tell, chapter 05).")
@@ -219,12 +220,20 @@ def _first_architecture(ev: Evidence) -> Judgement:
             saes[columns],
         ]
     )
-    means = others.groupby(["model", "k"], dropna=False)[["sparsity", "dead_fraction", "variance"]].mean()
+    grouped = others.groupby(["model", "k"], dropna=False)
+    means = grouped[["sparsity", "dead_fraction", "variance"]].mean()
     hits = means[(means.sparsity >= 0.75 - 1e-9) & (means.dead_fraction <= 0.05) & (means.variance >= 0.1)]
     if len(hits):
+        lows = {key: mean_and_interval(grouped.get_group(key).variance)[1] for key in hits.index}
         named = "; ".join(
             f"{m}{'' if pd.isna(k) else f' k={int(k)}'} (sparsity {r.sparsity:.2f}, dead {r.dead_fraction:.2f}, "
-            f"variance {r.variance:.3f})"
+            f"variance {r.variance:.3f}"
+            + (
+                f"; its 95 % interval reaches down to {lows[(m, k)]:.3f}, below the 0.1 bound"
+                if np.isfinite(lows[(m, k)]) and lows[(m, k)] < 0.1
+                else ""
+            )
+            + ")"
             for (m, k), r in hits.iterrows()
         )
         return Judgement("not supported", f"other models trained here reach all three: {named}.")

@@ -66,8 +66,10 @@ def _activation_critical(ev: Evidence) -> Judgement:
         kept = ", ".join(names[alive.index])
         return Judgement(
             "not supported",
-            why + f": the activation matters (ReLU loses units where {kept} keep them under the same "
-            "Top-K), but not its chaos: non-chaotic activations with the same fixed point at 0 do it too.",
+            why + f": the sentence's first clause holds, the activation is the critical factor (ReLU loses units "
+            f"where {kept} keep them under the same Top-K); what it credits fails, the chaos: activations without "
+            "chaos and with ReLU's fixed point at 0 do it too (the fixed-point cause is judged on its own in "
+            "ksc-fixed-point-death).",
         )
     if best <= 0.05:
         return Judgement("not supported", why + ": a remedy keeps ReLU's units alive.")

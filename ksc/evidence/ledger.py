@@ -400,7 +400,8 @@ def paired_by_seed(runs: pd.DataFrame, a: str, b: str, quantity: str, how: str =
 
 def living_ratio_by_k(results_dir, variant: str = "vsae_mean") -> pd.DataFrame:
     """The vSAE/TopK SAE ratio of living latents per data set and k, seed by seed (chapter 06), with its pooled
-    mean; the vSAE as its authors' code runs it (KL only, ``vsae_mean``) unless ``variant`` says otherwise."""
+    mean; our KL-only vSAE (``vsae_mean``: no sampling, as the authors' runs train it, every other step in our form)
+    unless ``variant`` says otherwise."""
     record = chapter_results(results_dir, "06_vsae", missing_ok=True)
     if record is None:
         return pd.DataFrame()

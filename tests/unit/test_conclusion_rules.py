@@ -706,14 +706,17 @@ def _living(pooled=0.2, by_k=(0.2, 0.2), ours=(0.9, 0.9, 0.9), with_pooled=True)
 
 
 case("vsae-living", "supported", lambda: _living())
-case("vsae-living", "not supported", lambda: _living(pooled=0.85, by_k=(0.85, 0.85)))
+case("vsae-living", "not supported", lambda: _living(pooled=0.9, by_k=(0.9, 0.9)))
+case("vsae-living", "cannot tell", lambda: _living(pooled=0.3, by_k=(0.2, 0.48)), "an-interval-reaches-above-one-half")
 case("vsae-living", "cannot tell", lambda: _living(pooled=0.6, by_k=(0.6, 0.6)), "pooled-in-between")
 case("vsae-living", "cannot tell", lambda: _living(pooled=0.4, by_k=(0.18, 0.63)), "depends-on-k")
 missing("vsae-living", "no-pooled-row", lambda: _living(with_pooled=False))
 
 
 def test_living_quotes_our_kl_only_vsae_beside_the_authors_path():
-    assert "our KL-only vSAE (the paper's description without sampling): 0.90" in RULES["vsae-living"](_living()).why
+    assert "our KL-only vSAE (no sampling, as in the authors' runs; every other step ours): 0.90" in (
+        RULES["vsae-living"](_living()).why
+    )
 
 
 # ---- vsae-kl-cause: 06_vsae/effects at the beta of 06_vsae/chosen (variant vsae_mean, auxk True)
@@ -1420,3 +1423,16 @@ def test_rules_read_declared_tables_and_columns():
             if extra:
                 undeclared.append(f"{c.conclusion}: {chapter}/{name} columns {sorted(extra)}")
     assert not undeclared, "\n".join(sorted(set(undeclared)))
+
+
+def test_full_entropy_leaves_out_a_battery_pcg64_fails_when_read_the_same_way():
+    """PCG64's uniforms read by the threshold extraction fail NIST over the replicates: NIST then cannot judge V4's
+    threshold bits, and the reason says so; ent still can."""
+    ev = _streams(v4=False, replicated_threshold=3)
+    replicated = ev._tables[("12_randomness", "replicated")]
+    ideal = replicated.assign(source="pcg64", failed=[2, 0, 0], passes=[False, True, True])
+    ev._tables[("12_randomness", "replicated")] = pd.concat([replicated, ideal], ignore_index=True)
+    judged = RULES["ksc-full-entropy"](ev)
+    assert judged.verdict == "not supported"
+    assert "NIST SP 800-22 left out: PCG64's bits read this way fail it" in judged.why
+    assert "ent 3 of 5" in judged.why

@@ -130,10 +130,11 @@ def _tpp(intervals) -> pd.DataFrame:
     return pd.DataFrame([{"k": k, "gap": (a + b) / 2, "ci_low": a, "ci_high": b, "n": 3} for k, (a, b) in intervals])
 
 
-def test_the_decision_rules_fixed_in_advance():
-    def primary(pooled, by_k):
-        rows = [{"k": k, "ratio": r} for k, r in by_k.items()] + [{"k": "pooled", "ratio": pooled}]
-        return pd.DataFrame(rows)
+def test_the_decision_rules():
+    def primary(pooled, by_k, half_width=0.01):
+        """living_primary: ratios per k with 95 % intervals of +-``half_width``, and the pooled row (shown only)."""
+        rows = [{"k": k, "ratio": r, "ci_low": r - half_width, "ci_high": r + half_width} for k, r in by_k.items()]
+        return pd.DataFrame(rows + [{"k": "pooled", "ratio": pooled, "ci_low": 0.0, "ci_high": 1.0}])
 
     share_above = pd.DataFrame([{"k": 4, "ci_low": 0.6, "ci_high": 0.9}, {"k": 16, "ci_low": 0.55, "ci_high": 1.0}])
     share_below = share_above.assign(ci_low=[0.1, 0.6], ci_high=[0.4, 0.9])
@@ -144,10 +145,15 @@ def test_the_decision_rules_fixed_in_advance():
         "vsae-kl-cause": "supported",
         "vsae-independence": "supported",
     }
-    outcome = vd.preregistered(primary(0.9, {4: 0.2, 16: 1.0}), share_below, _effects(0.5), tpp_down)
+    outcome = vd.preregistered(primary(0.9, {4: 0.9, 16: 1.0}), share_below, _effects(0.5), tpp_down)
     assert [verdict for verdict, _ in outcome.values()] == ["not supported"] * 3
     raised = vd.preregistered(primary(0.6, {4: 0.4, 16: 0.8}), share_above, _effects(0.01), _tpp([(4, (-1, 1))]))
     assert raised["vsae-living"][0] == "cannot tell" and raised["vsae-independence"][0] == "cannot tell"
+    # k is a setting, not a replicate: an interval at one k that reaches above 0.5 leaves the verdict open, whatever
+    # the pooled ratio; at the bound itself the point value does not decide
+    assert vd.living_verdict(primary(0.2, {4: 0.2, 16: 0.5}, 0.02))[0] == "cannot tell"
+    assert vd.living_verdict(primary(0.2, {4: 0.2, 16: 0.48}, 0.02))[0] == "supported"
+    assert vd.living_verdict(primary(0.9, {4: 0.9, 16: 0.45}))[0] == "cannot tell"  # it depends on k
     assert raised["vsae-kl-cause"][0] == "not supported" and raised["vsae-kl-cause"][1]["sampling_raises_at"] == [4]
     # p = 0.04 is below 0.05 alone but not after Holm's adjustment over the two k tested (0.08): the rule holds
     adjusted = vd.preregistered(primary(0.6, {4: 0.4}), share_above, _effects(0.04), tpp_up)
