@@ -31,9 +31,11 @@ def verdict(
         )
     else:
         conclusion = (
-            "Not every encoder's latent distance follows the input's growth within 20 %: "
+            "Fitted over the whole band, Top-K switches included, not every encoder's latent distance follows the "
+            "input's growth within 20 %: "
             + ", ".join(rates.index[~follows])
-            + "."
+            + " (the jumps at the switches steepen the fit; the rate between switches is in the table of null "
+            "encoders below)."
         )
     return (
         f"**Verdict.** {claims.count_sentence(claim_table)}. "

@@ -93,3 +93,16 @@ def test_the_verdict_reads_every_system_from_the_numbers():
     without_v3 = without_v3[~without_v3.model.str.startswith("v3")]
     text = _verdict(without_v3, ["v1", "v4"])
     assert "V4/V3" not in text and "On logistic: V1 100% dead, V4 0% dead; best FVE" in text
+
+
+def test_fve_against_v3_pairs_by_seed():
+    rows = [
+        {"model": flows.label(m, "logistic"), "system": "logistic", "seed": s, "fve": f}
+        for m, values in (("v4", (0.1, 0.2, 0.3)), ("v3", (0.2, 0.2, 0.2)))
+        for s, f in enumerate(values)
+    ]
+    table = flows.fve_against_v3(pd.DataFrame(rows), ["logistic", "lorenz96"])
+    assert list(table.index) == ["logistic"]  # a system with no runs is left out
+    row = table.loc["logistic"]
+    assert row["v4 - v3 FVE"] == pytest.approx(0.0) and row["v4 FVE"] == pytest.approx(0.2) and row.n == 3
+    assert row["v4 - v3 low"] < 0 < row["v4 - v3 high"]
