@@ -240,9 +240,11 @@ def summary(
     broken = sorted(set(table.battery[table.misconfigured]))
     if broken:
         lines.append(
-            "- **Misconfigured at this size** (they fail PCG64's own bits, so none of their verdicts counts): "
+            "- **Misconfigured at this size on the chapter's single streams** (they fail the chapter's own PCG64 "
+            "stream, so none of their single-stream verdicts counts): "
             + ", ".join(broken)
-            + "."
+            + ". Over the replicates they still count, test by test where calibrated, with PCG64's own failure rate "
+            "under the same rule setting how many failures an ideal source shows."
         )
     if replicated is not None and len(replicated):
         overall = replicated_verdicts(replicated)
