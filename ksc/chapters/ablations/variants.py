@@ -23,6 +23,7 @@ import pandas as pd
 from keras import ops
 from scipy.special import ndtr
 
+from ksc.data import chaos
 from ksc.measures.metrics import fve, latent_metrics, mean_predictor_mse, mse
 from ksc.models.architectures import build_model
 from ksc.models.layers import TargetVarianceRegularizer
@@ -268,7 +269,8 @@ def parameter_count(variant: Variant) -> int:
 
 
 def train_variants(variants, data: dict, seeds, **settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every variant (one latent width) on every data set (name -> Splits) and seed, as one computation.
+    """Every variant (one latent width) on every data set (name -> Splits, or name -> one Splits per seed:
+    :func:`ksc.data.chaos.splits_per_seed`) and seed, as one computation.
 
     Returns the per-run metrics (one row per variant, data set and seed; ``wall_seconds`` is the computation's wall
     time over its members, ``train_seconds_per_run`` the same for training alone, compiling left out), the
@@ -280,12 +282,13 @@ def train_variants(variants, data: dict, seeds, **settings) -> tuple[pd.DataFram
         raise ValueError(f"variants trained together need one latent width, got {sorted(widths)}")
     grid = [(v, name, s) for v in variants for name in data for s in seeds]
     members = tuple(v for v, _, _ in grid)
-    floors = [mean_predictor_mse(data[name].train, data[name].test) for _, name, _ in grid]
-    probe = PropertyProbe(members, np.stack([data[name].test for _, name, _ in grid]), floors)
+    splits = [chaos.for_seed(data[name], s) for _, name, s in grid]
+    floors = [mean_predictor_mse(split.train, split.test) for split in splits]
+    probe = PropertyProbe(members, np.stack([split.test for split in splits]), floors)
     clock = EpochClock()
     fits = train_many(
         "v4",
-        [data[name] for _, name, _ in grid],
+        splits,
         seeds=[s for _, _, s in grid],
         labels=[f"{v.name} on {name}" for v, name, _ in grid],
         ks=[v.kept for v in members],
