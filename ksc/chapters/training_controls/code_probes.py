@@ -63,7 +63,8 @@ def pca_codes(train: np.ndarray, test: np.ndarray, n: int) -> list[np.ndarray]:
 def codes_to_probe(data: dict, fits: dict, initial: dict, models, seeds, k: int) -> list[Code]:
     """Per data set: the pixels and a PCA code of ``k`` components (both labelled with the first seed), then for each
     architecture in ``models`` and each seed its trained code (``fits``) and, but for V1 and V2, its code at the
-    initial weights (``initial``); ``fits`` and ``initial`` are keyed by (architecture, data set, seed)."""
+    initial weights (``initial``); ``fits`` and ``initial`` are keyed by (architecture, data set, seed). Every code is
+    of the same images, ``data`` (one splits per data set), whichever images each seed's model trained on."""
     first = seeds[0]
     codes = []
     for dataset, d in data.items():
@@ -72,7 +73,8 @@ def codes_to_probe(data: dict, fits: dict, initial: dict, models, seeds, k: int)
         for name in models:
             for s in seeds:
                 fit = fits[name, dataset, s]
-                codes.append(Code(f"{name} trained", dataset, s, encode(fit.autoencoder, d.train), fit.z_test))
+                trained = fit.autoencoder  # each seed's model encodes the same probe images (``data``)
+                codes.append(Code(f"{name} trained", dataset, s, encode(trained, d.train), encode(trained, d.test)))
                 if name in UNTRAINED_SAME_AS_DENSE_RELU:
                     continue
                 start = initial[name, dataset, s]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ksc.chapters.training_controls.revival import train_v3
+from ksc.data import chaos
 
 QUANTITIES = ("dead_fraction", "variance", "scale_free_variance", "fve")
 RESAMPLING = "v3 + resampling"
@@ -40,7 +41,7 @@ def train_remedies(fits: dict, data: dict, grid, auxk_alphas, k_aux: int, resamp
     labels = [f"v3 on {d}" for d, _ in grid]
     auxk_fits = train_v3(
         "auxk",
-        [data[d] for _ in auxk_alphas for d, _ in grid],
+        [chaos.for_seed(data[d], s) for _ in auxk_alphas for d, s in grid],
         [s for _ in auxk_alphas for _, s in grid],
         k_aux=k_aux,
         auxk_alpha=[alpha for alpha in auxk_alphas for _ in grid],
@@ -51,7 +52,7 @@ def train_remedies(fits: dict, data: dict, grid, auxk_alphas, k_aux: int, resamp
         add(auxk_label(alpha), auxk_fits[i * len(grid) : (i + 1) * len(grid)], remedy="AuxK", alpha=alpha)
     resampled = train_v3(
         "resample",
-        [data[d] for d, _ in grid],
+        [chaos.for_seed(data[d], s) for d, s in grid],
         [s for _, s in grid],
         resample_epochs=resample_epochs,
         labels=labels,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ksc.chapters.training_controls.diagnostics import kept_values, untrained
+from ksc.data import chaos
 from ksc.models.training import train_many
 
 QUANTITIES = ("variance", "dead_fraction", "scale_free_variance", "fve")
@@ -19,7 +20,8 @@ STATES = ("untrained", "trained")
 
 def train_untrained_and_trained(models, data: dict, grid, log=print, **settings):
     """Each architecture in ``models`` trained (``train_many``, all of ``grid`` as one computation) and at its initial
-    weights, on every (data set, seed) of ``grid``; ``data`` maps a data set's name to its splits and ``settings``
+    weights, on every (data set, seed) of ``grid``; ``data`` maps a data set's name to its splits (or to one per seed,
+    :func:`ksc.data.chaos.splits_per_seed`) and ``settings``
     holds train_many's epochs, batch_size, learning_rate, latent_dim and k.
 
     Returns (runs, fits, initial): ``runs`` one row per run and state (``training`` 'untrained' or 'trained', with the
@@ -32,7 +34,7 @@ def train_untrained_and_trained(models, data: dict, grid, log=print, **settings)
     for name in models:
         trained = train_many(
             name,
-            [data[d] for d, _ in grid],
+            [chaos.for_seed(data[d], s) for d, s in grid],
             seeds=[s for _, s in grid],
             labels=[f"{name} on {d}" for d, _ in grid],
             **settings,
@@ -40,7 +42,7 @@ def train_untrained_and_trained(models, data: dict, grid, log=print, **settings)
         for (dataset, s), fit in zip(grid, trained):
             fits[name, dataset, s] = fit
             before, initial[name, dataset, s] = untrained(
-                name, data[dataset], s, label=fit.model_name, latent_dim=latent_dim, k=k
+                name, chaos.for_seed(data[dataset], s), s, label=fit.model_name, latent_dim=latent_dim, k=k
             )
             common = {"architecture": name, "dataset": dataset}
             rows.append({**before, **common, "training": "untrained"})
