@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ksc.data import chaos
 from ksc.evidence import claims
 from ksc.models.training import Fit, train_many
 
@@ -23,14 +24,15 @@ NOISE_QUANTITIES = ["variance", "dead_fraction", "sparsity", "fve"]
 
 
 def train_sweep(data, ks, seeds, **train_kwargs) -> list[Fit]:
-    """V4 for every (K, seed) pair, K-major, as one computation; each fit is labelled ``K=<k>``.
+    """V4 for every (K, seed) pair, K-major, as one computation; each fit is labelled ``K=<k>``. ``data`` is one
+    splits or one per seed (:func:`ksc.data.chaos.splits_per_seed`; every K of a seed then sees the same images).
 
     ``train_kwargs`` (epochs, batch size, learning rate, latent_dim, topk_by, variance_penalty) go to
     :func:`~ksc.models.training.train_many`."""
     grid = [(k, s) for k in ks for s in seeds]
     return train_many(
         "v4",
-        data,
+        [chaos.for_seed(data, s) for _, s in grid],
         seeds=[s for _, s in grid],
         ks=[k for k, _ in grid],
         labels=[f"K={k}" for k, _ in grid],
