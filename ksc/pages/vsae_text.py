@@ -167,7 +167,9 @@ def attribution_paragraph(
     by_k, pooled = primary[primary.k.astype(str) != "pooled"], primary[primary.k.astype(str) == "pooled"].iloc[0]
     verdict, _ = outcomes["vsae-living"]
     ours = (
-        "" if ours_ratio is None else f" Our KL-only vSAE (the paper's description without sampling): {ours_ratio:.2f}."
+        ""
+        if ours_ratio is None
+        else f" Our KL-only vSAE (no sampling, as in the authors' runs; every other step ours): {ours_ratio:.2f}."
     )
     lines.append(
         f"**Living latents** (rule: supported if at every k the 95 % interval of the authors' path's living latents "
