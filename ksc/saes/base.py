@@ -206,6 +206,7 @@ class SAEFit(NamedTuple):
     history: list  # per epoch: training loss (and, where probed, validation FVE and silent fraction)
     wall_seconds: float
     extra_codes: np.ndarray | None = None  # codes of a second sample set, where one was given
+    measured: object = None  # what the trainer's ``after`` measured of this member on the trained model
 
 
 def input_scale(train_ND: np.ndarray, rms: float = 1.0) -> float:

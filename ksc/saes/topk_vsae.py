@@ -1,14 +1,10 @@
 """TopK sparse autoencoders and their variational twin (vSAE), in backend-agnostic Keras 3, on the shared member-axis
 base (:class:`ksc.saes.base.MemberSAE`: start, forward pass, loss, warm-up, AuxK and epoch loop).
 
-TopK SAE (Gao et al. 2024)::
-
-    pre = W_enc (x - b_dec) + b_enc,   z = TopK(ReLU(pre)),   x_hat = W_dec z + b_dec
-
-with every decoder direction (row of ``W_dec``, shape (latents, d)) put back to unit length after each
-optimiser step, ``W_enc`` starting as ``W_dec`` transposed and ``b_dec`` as the training mean. Loss: squared error
-summed over the input dimensions, averaged over the batch, plus (optionally) the AuxK loss that asks dead latents
-to explain the residual (:mod:`ksc.saes.auxk`; how many it lets in, ``k_aux``, is a rule the caller names).
+TopK SAE (Gao et al. 2024), ``pre = W_enc (x - b_dec) + b_enc``, ``z = TopK(ReLU(pre))``, ``x_hat = W_dec z + b_dec``,
+with every decoder row (shape (latents, d)) put back to unit length after each step, ``W_enc`` starting as ``W_dec``
+transposed and ``b_dec`` as the training mean. Loss: squared error summed over the input dimensions, averaged over
+the batch, plus (optionally) AuxK for dead latents (:mod:`ksc.saes.auxk`; its ``k_aux`` is a rule the caller names).
 
 vSAE (the vSAE paper): the same encoder gives the mean mu = ReLU(pre); in training the code is sampled,
 mu + eps with eps ~ N(0, 1) (fixed unit variance), before TopK; the loss adds beta * KL with
@@ -39,9 +35,8 @@ of ZachData/SPAR-Variational-Sparse-Autoencoders, commit 8e1581ad8b0cfb127b7c1e7
   at a constant rate without clipping (ours) or the authors' warm-up and decay with each member's gradient norm
   clipped at 1 (theirs).
 
-A computation whose members share a switch runs that part exactly as a preset does (the same operations, so the
-same bits as before the switches existed); where members differ, each gets its own (one computation either way).
-Chapter 06 lists every difference and trains each alone.
+Members that share a switch run that part exactly as a preset does (the same bits); where they differ, each gets
+its own, in one computation either way. Chapter 06 lists every difference and trains each alone.
 """
 
 from __future__ import annotations
@@ -241,7 +236,7 @@ class TopKSAE(MemberSAE):
         """Codes z (members, batch, latents) and, for the losses, the pre-activation and the latent before
         Top-K (mu, plus noise for sampling members in training)."""
         pre_MBL = ops.matmul(self._centred(x_MBD, self.b_dec, self.centre_M), self.W_enc) + self.b_enc
-        latent_MBL = ops.relu(pre_MBL)
+        latent_MBL = self.activation(pre_MBL)
         if training and self.noise_M.any():  # noise drawn for the sampling members only, then put in place
             noisy = np.flatnonzero(self.noise_M)
             shape = ops.shape(latent_MBL)
@@ -306,21 +301,24 @@ class TopKSAE(MemberSAE):
         since = ops.take(ops.concatenate([p[1] for p in parts], axis=0), back, axis=0)
         return loss, since
 
+    def activation(self, pre_MBL):
+        """The latent before Top-K (and before any noise) from the pre-activation: ReLU here."""
+        return ops.relu(pre_MBL)
+
+    def member_latents(self, x_ND, members):
+        """(len(members), samples, latents) latents before Top-K of only the given members for the same samples
+        (original units): counting dead latents needs no other member's work."""
+        index = ops.convert_to_tensor(np.asarray(members, "int32"))
+        scale = ops.reshape(ops.convert_to_tensor(self.scale_M[np.asarray(members)]), (-1, 1, 1))
+        x = ops.convert_to_tensor(np.asarray(x_ND, "float32"))[None] * scale
+        centred = self._centred(x, ops.take(self.b_dec, index, axis=0), self.centre_M[np.asarray(members)])
+        pre = ops.matmul(centred, ops.take(self.W_enc, index, axis=0)) + ops.take(self.b_enc, index, axis=0)
+        return self.activation(pre)
+
     def silent_codes(self, x_ND, members) -> np.ndarray:
-        """(len(members), samples, latents) evaluation codes of only the given members for the same samples
-        (original units): the counting of dead latents needs no other member's work."""
+        """(len(members), samples, latents) evaluation codes of only the given members (:meth:`member_latents`)."""
         members = np.asarray(members, "int32")
-        index = ops.convert_to_tensor(members)
-
-        def pick(t):
-            return ops.take(t, index, axis=0)
-
-        x = ops.convert_to_tensor(np.asarray(x_ND, "float32"))[None] * ops.reshape(
-            ops.convert_to_tensor(self.scale_M[members]), (-1, 1, 1)
-        )
-        centred = self._centred(x, pick(self.b_dec), self.centre_M[members])
-        latent = ops.relu(ops.matmul(centred, pick(self.W_enc)) + pick(self.b_enc))
-        return self._top_k(latent, [self.ks[m] for m in members], self.by_abs_M[members])
+        return self._top_k(self.member_latents(x_ND, members), [self.ks[m] for m in members], self.by_abs_M[members])
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -470,6 +468,8 @@ def train_members(
     probe_ND: np.ndarray | None = None,
     count_ND: np.ndarray | None = None,
     extra_ND: np.ndarray | None = None,
+    sae_class=None,
+    after=None,
 ) -> list[SAEFit]:
     """Trains one SAE per member in one computation, with Adam, and measures each on ``eval_ND``.
 
@@ -486,8 +486,10 @@ def train_members(
     original units, codes along unit-length decoder directions. With ``probe_ND``, each member's history holds
     its FVE and fraction of silent latents on those samples after every epoch; with ``count_ND``, its metrics
     add ``dead_counted``, the fraction of latents that fire on none of those samples nor of ``eval_ND``; with
-    ``extra_ND``, each fit also carries its codes of those samples. One :class:`SAEFit` per member, in order;
-    ``wall_seconds`` is the group's wall time divided by its size.
+    ``extra_ND``, each fit also carries its codes of those samples. ``sae_class`` is a subclass of :class:`TopKSAE`
+    to train instead; ``after(sae)``, called on the trained model, returns one value per member, kept as the fit's
+    ``measured``. One :class:`SAEFit` per member, in order; ``wall_seconds`` is the group's wall time divided by its
+    size.
     """
     ks, seeds = [int(m["k"]) for m in members], [int(m["seed"]) for m in members]
     if batch_size > len(train_ND) or not members:
@@ -501,7 +503,7 @@ def train_members(
     scales = [1.0 if r is None else input_scale(train_ND, r) for r in rms]
     x_train = np.asarray(train_ND, "float32")
     steps = len(x_train) // batch_size
-    sae = TopKSAE(
+    sae = (sae_class or TopKSAE)(
         x_train,
         n_latents,
         ks,
@@ -529,6 +531,7 @@ def train_members(
             counted[suspects] = firing_counts(sae, count_ND, suspects)
         counted = np.where(silent, counted, 1)
     extra = _stacked(sae, extra_ND)[0] if extra_ND is not None else None
+    measured = after(sae) if after is not None else [None] * len(members)
     decoders = sae.unit_decoders()
     wall = (time.perf_counter() - start) / len(members)
     runs = []
@@ -554,6 +557,7 @@ def train_members(
             for e, r in enumerate(probe.rows if probe else [{}] * epochs)
         ]
         fit = SAEFit(str(member.get("model", form)), seeds[m], metrics, codes[m], decoders[m], history, wall)
+        fit = fit._replace(measured=measured[m])
         runs.append(fit._replace(extra_codes=extra[m]) if extra is not None else fit)
     return runs
 
