@@ -1,21 +1,11 @@
-"""A real trained network's activations, made offline, and two probing evaluations of SAEs fitted to them.
+"""A real trained network's activations, made offline, for SAEs to be fitted to and probed.
 
 The vSAE paper fits its SAEs to Pythia-70M's residual stream and scores them with SAEBench's probing
 evaluations; neither the language model nor SAEBench's data sets can be downloaded here. The stand-in:
 a one-hidden-layer ReLU network trained on scikit-learn's bundled handwritten digits (1,797 8 x 8 images,
 ten classes), shown images shifted by up to one pixel and with pixel noise so that it sees many distinct
-inputs, and the SAEs fitted to its hidden activations. The labels make two evaluations possible:
-
-- *sparse probing* (SAEBench's "sparse probing", in spirit): for each digit against the rest, the latents
-  whose mean code differs most between the two are kept (1 or 5 of them) and a logistic regression on them
-  is scored on held-out samples (balanced accuracy, averaged over the ten tasks);
-- *targeted probe perturbation* (TPP, SAEBench's Figure 5 evaluation): a logistic probe per digit is trained
-  on the network's activations; for digit i the SAE latents most specific to i are removed from the
-  activations (their decoded contribution subtracted); TPP is the mean accuracy drop of probe i minus the
-  mean drop of the other probes. A high TPP means concepts live in separate latents.
-
-SAEBench selects latents with probes of its own and averages over thresholds; we select by mean difference at
-one size, stated in the chapter.
+inputs, and the SAEs fitted to its hidden activations. The digits' labels make SAEBench's sparse probing and
+targeted probe perturbation possible; those evaluations are in :mod:`ksc.measures.saebench`.
 """
 
 from __future__ import annotations
@@ -24,8 +14,6 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
 
 from ksc.runtime.backend import keras
 
@@ -100,59 +88,3 @@ def network_activations(
         float(np.mean(np.argmax(logits, axis=1) == sets["test"][1])),
         float(np.mean(~np.any(sets["test"][0] > 0, axis=0))),
     )
-
-
-def specific_latents(codes_NL: np.ndarray, y_N: np.ndarray, label: int, n: int) -> np.ndarray:
-    """The n latents whose mean code is most larger on samples of ``label`` than on the others."""
-    inside = y_N == label
-    difference = codes_NL[inside].mean(axis=0) - codes_NL[~inside].mean(axis=0)
-    return np.argsort(-difference, kind="stable")[:n]
-
-
-def _probe(x_train, y_train, seed: int = 0) -> LogisticRegression:
-    return LogisticRegression(max_iter=500, class_weight="balanced", random_state=seed).fit(x_train, y_train)
-
-
-def sparse_probing(
-    codes_train: np.ndarray, y_train: np.ndarray, codes_test: np.ndarray, y_test: np.ndarray, sizes=(1, 5), fit_on=2048
-) -> dict:
-    """Mean over the ten one-against-rest tasks of the balanced test accuracy of a logistic probe on the
-    ``size`` most label-specific latents (chosen and fitted on the first ``fit_on`` training samples)."""
-    codes_fit, y_fit = codes_train[:fit_on], y_train[:fit_on]
-    out = {}
-    for size in sizes:
-        scores = []
-        for label in range(10):
-            chosen = specific_latents(codes_fit, y_fit, label, size)
-            probe = _probe(codes_fit[:, chosen], y_fit == label)
-            scores.append(balanced_accuracy_score(y_test == label, probe.predict(codes_test[:, chosen])))
-        out[f"sparse_probe_{size}"] = float(np.mean(scores))
-    return out
-
-
-def activation_probes(x_train: np.ndarray, y_train: np.ndarray, fit_on: int = 4096) -> list:
-    """One logistic probe per digit (against the rest) on the network's activations: TPP's probes."""
-    return [_probe(x_train[:fit_on], y_train[:fit_on] == label) for label in range(10)]
-
-
-def targeted_probe_perturbation(
-    probes: list,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
-    codes_train: np.ndarray,
-    y_train: np.ndarray,
-    codes_test: np.ndarray,
-    decoder_LD: np.ndarray,
-    n_ablate: int,
-) -> dict:
-    """TPP: removing the ``n_ablate`` latents most specific to digit i (their codes times their unit decoder
-    directions, subtracted from the activations) should hurt probe i and spare the others.
-    Returns the mean drop of the targeted probe, the mean drop of the others and their difference (TPP)."""
-    base = np.array([balanced_accuracy_score(y_test == j, p.predict(x_test)) for j, p in enumerate(probes)])
-    drops = np.zeros((10, 10))
-    for i in range(10):
-        chosen = specific_latents(codes_train, y_train, i, n_ablate)
-        ablated = x_test - codes_test[:, chosen] @ decoder_LD[chosen]
-        drops[i] = base - [balanced_accuracy_score(y_test == j, p.predict(ablated)) for j, p in enumerate(probes)]
-    targeted, others = float(np.mean(np.diag(drops))), float(np.mean(drops[~np.eye(10, dtype=bool)]))
-    return {"tpp_targeted": targeted, "tpp_others": others, "tpp": targeted - others}

@@ -6,6 +6,7 @@ import pytest
 
 from ksc.chapters import vsae as vc
 from ksc.data import network_activations as na
+from ksc.measures import saebench as sb
 
 
 def _runs(val_fve: dict, topk_fve: float) -> pd.DataFrame:
@@ -57,15 +58,15 @@ def test_tpp_is_high_when_each_class_has_its_own_latent_and_zero_for_a_shared_on
     y = rng.integers(10, size=2000)
     directions = np.eye(10)
     x = directions[y] + 0.05 * rng.standard_normal((2000, 10))
-    probes = na.activation_probes(x, y)
+    probes = sb.activation_probes(x, y)
     separate = np.eye(10)[y]  # latent i fires exactly on class i, along direction i
-    scores = na.targeted_probe_perturbation(probes, x, y, separate, y, separate, directions, n_ablate=1)
+    scores = sb.tpp_with_probes(probes, x, y, separate, y, separate, directions, n_ablate=1)
     assert scores["tpp"] > 0.3 and scores["tpp_others"] < 0.05
-    probing = na.sparse_probing(separate, y, separate, y, sizes=(1,))
+    probing = sb.sparse_probing(separate, y, separate, y, sizes=(1,))
     assert probing["sparse_probe_1"] == pytest.approx(1.0)
     shared = np.ones((2000, 1))  # one latent that fires on everything along a direction no probe uses
     unused = np.zeros((1, 10))
-    flat = na.targeted_probe_perturbation(probes, x, y, shared, y, shared, unused, n_ablate=1)
+    flat = sb.tpp_with_probes(probes, x, y, shared, y, shared, unused, n_ablate=1)
     assert abs(flat["tpp"]) < 1e-9
 
 
