@@ -166,6 +166,25 @@ def _sae_fail(ev: Evidence) -> Judgement:
     return Judgement("not supported", why + ": neither loses half its units or drops to a variance of 0.002.")
 
 
+def _v4_on_language_model(ev: Evidence) -> str:
+    """Beside the verdict (the claim is about chaotic images): V4's latent block against the TopK SAE on a language
+    model's residual stream (chapter 13), per k; empty where chapter 13 did not run."""
+    try:
+        gaps = ev.table("13_language_model", "v4_gaps")
+    except Missing:
+        return ""
+    fve = gaps[gaps.quantity == "fve"]
+    return (
+        " (beside it, on a language model's residual stream, chapter 13: V4's latent block minus the TopK SAE's FVE "
+        + (
+            ", ".join(
+                f"k = {int(r.k)} {r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" for r in fve.itertuples()
+            )
+        )
+        + ")"
+    )
+
+
 @rule("ksc-beats-sota")
 def _beats_sota(ev: Evidence) -> Judgement:
     matched = _at_target_l0(ev)
@@ -183,7 +202,7 @@ def _beats_sota(ev: Evidence) -> Judgement:
         sae_dead = float(matched[matched.model == kind].dead_fraction.mean())
         if test.difference >= 0 and v4_dead <= sae_dead:
             wins.append(kind)
-    why = "On logistic images at the same L0: " + "; ".join(parts)
+    why = "On logistic images at the same L0: " + "; ".join(parts) + _v4_on_language_model(ev)
     if losses:
         verb = "reconstructs" if len(losses) == 1 else "reconstruct"
         return Judgement("not supported", why + f": {' and '.join(losses)} {verb} the images significantly better.")
