@@ -184,7 +184,7 @@ def _constant(module: str, name: str) -> Callable:
 @lambda f: _labelled("the narrowest latent width", f)
 def _latents(checked: dict) -> int:
     """The narrowest latent width among the chapter's widths."""
-    widths = ("latent_dim", "image_latents", "synthetic_latents", "network_latents")
+    widths = ("latent_dim", "image_latents", "synthetic_latents", "network_latents", "lm_latents")
     return min(checked[n] for n in widths if n in checked)
 
 
@@ -313,6 +313,39 @@ RULES: dict[str, Rule] = {
     "image_latents": _n("latents of every model on the images (V4's latent width in the KSC paper)"),
     "synthetic_latents": _n("SAE latents on the superposition benchmark"),
     "network_latents": _n("SAE latents on the trained network's activations"),
+    # a language model's residual stream (chapter 13)
+    "lm_model": Rule(
+        "choice",
+        "language model: SmolLM2-135M-Instruct (4-bit GGUF from the package index) or a tiny random one (smoke runs)",
+        options=_constant("ksc.chapters.lm_data", "MODELS"),
+    ),
+    "site_block": _n(
+        "the residual stream after this block (0-based) is what the coders see (the paper: block 0)", 0, 29
+    ),
+    "context": _n("tokens per window: the beginning-of-text token, then text of one play", 4, 2048),
+    "held_out_share": Rule(
+        "real",
+        "share of the plays held out from the coders' training",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    ),  # fmt: skip
+    "train_tokens": _n("tokens of the training plays the coders train on", 2),
+    "val_tokens": _n("tokens of the held-out plays beta is chosen on", 2),
+    "test_tokens": _n("tokens of the held-out plays FVE, cosine and L0 are measured on", 2),
+    "count_tokens": _n("further tokens on which living latents are counted (with the test tokens)"),
+    "loss_windows": _n("held-out windows of the next-token loss with a reconstruction spliced in"),
+    "check_windows": _n("held-out windows of the model check's next-token loss"),
+    "n_new": _n("tokens of each greedy continuation of the model check"),
+    "probe_samples": _n("speeches probed (sparse probing, TPP, SCR)", 80),
+    "probe_tokens": _n("first tokens of each probed speech, mean-pooled", 1),
+    "lm_latents": _n("latents of every coder on the language model (4 x its width in the paper)"),
+    "ablate_latents": _n(
+        "latents removed per class in TPP and for the spurious label in SCR",
+        1,
+        _labelled("lm_latents", lambda c: c["lm_latents"]),
+    ),
     "ks": Rule("ints", "Top-K sizes swept (every model keeps k latents per sample)", low=1, high=_latents),
     "image_ks": Rule(
         "ints",
@@ -507,6 +540,7 @@ CHAPTER_RULES: dict[str, dict[str, dict]] = {
     "03_fair_baselines": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per model
     "04_henon": {"n_seeds": dict(low=2)},  # Welch tests need two seeds per system
     "06_vsae": {"n_seeds": dict(low=2)},  # the factorial's effects are tested over seeds
+    "13_language_model": {"n_seeds": dict(low=2)},  # gaps are paired by seed
     # the Section 7.3 predictions are about logistic images; noise is the chapter's null control
     "09_sota_saes": {
         "datasets": dict(must_include=("logistic", "noise")),

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from ksc.data.network_activations import activation_probes, sparse_probing, targeted_probe_perturbation
 from ksc.evidence import claims
+from ksc.measures.saebench import activation_probes, sparse_probing, tpp_with_probes
 
 FVE_MARGIN = 0.05  # the registry's "slightly lower": an FVE gap between 0 and 0.05
 CELLS = {  # name: (noise, KL term)
@@ -32,6 +32,8 @@ CELLS = {  # name: (noise, KL term)
 }
 HEADLINE_AUXK = True  # the authors' code trains both the TopK SAE and the vSAE with AuxK on (alpha 1/32)
 PAIRED_ON = ("seed", "k")
+LM_ROWS = "vsae-lm-"  # the registry rows chapter 13 measures on a language model (chapter 06 leaves them out)
+DIGITS = range(10)  # the network's classes: sparse probing and TPP score each digit against the rest
 
 
 def design(
@@ -170,6 +172,12 @@ def _comparisons(runs: pd.DataFrame, dataset: str, variant: str = "vsae") -> pd.
             scored, variant, "topk_sae", "tpp", f"{variant}-topk_sae ({dataset})", "tpp_gap", PAIRED_ON, "difference"
         )
         parts = pd.concat([parts, tpp], ignore_index=True)
+    for quantity in ("ce_loss", "scr"):  # the spliced next-token loss and SCR: vSAE minus TopK SAE, where measured
+        if quantity in frame and frame[quantity].notna().any():
+            scored = frame[frame[quantity].notna()]
+            label, name = f"{variant}-topk_sae ({dataset})", f"{quantity}_gap"
+            gap = claims.paired(scored, variant, "topk_sae", quantity, label, name, PAIRED_ON, "difference")
+            parts = pd.concat([parts, gap], ignore_index=True)
     return parts
 
 
@@ -181,17 +189,17 @@ def combined_verdict(verdicts: list[str]) -> str:
     return "partly" if {"reproduced", "partly"} & set(verdicts) else "cannot tell"
 
 
-def per_k_claims(runs: pd.DataFrame, prefixes=("vsae-",)) -> tuple[pd.DataFrame, pd.DataFrame]:
+def per_k_claims(runs: pd.DataFrame, prefixes=("vsae-",), exclude=(LM_ROWS,)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(claims table, verdicts by k). Each registry row is judged at every k separately; its row in the claims
     table shows the mean over k and the :func:`combined_verdict`, the second table every k's own verdict."""
     by_k = []
     for k, group in runs.groupby("k"):
         measured = pd.concat([_comparisons(group, d) for d in group.dataset.unique()], ignore_index=True)
-        table = claims.compare(measured, prefixes=list(prefixes))
+        table = claims.compare(measured, prefixes=list(prefixes), exclude=exclude)
         by_k.append(table.assign(k=k))
     by_k = pd.concat(by_k, ignore_index=True)
     pooled = pd.concat([_comparisons(runs, d) for d in runs.dataset.unique()], ignore_index=True)
-    table = claims.compare(pooled, prefixes=list(prefixes))
+    table = claims.compare(pooled, prefixes=list(prefixes), exclude=exclude)
     testable = by_k[(by_k.verdict != "not testable here") & by_k.measured.notna()]  # k a data set was measured at
     for i, row in table.iterrows():
         own = testable[testable.id == row.id]
@@ -311,14 +319,15 @@ def one_sample_p(values: np.ndarray) -> float:
     return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
 
 
-def probing_scores(fits: list, runs: pd.DataFrame, acts, probes: list, n_ablate: int) -> pd.DataFrame:
-    """``runs`` (rows of the network arm) with sparse probing and TPP (:mod:`ksc.data.network_activations`) added;
-    each row's fit is ``fits[row.member]``; latents are chosen on the validation activations' codes."""
+def probing_scores(fits: list, runs: pd.DataFrame, acts, probes: dict, n_ablate: int) -> pd.DataFrame:
+    """``runs`` (rows of the network arm) with sparse probing and TPP (:mod:`ksc.measures.saebench`, the ten
+    digits) added; each row's fit is ``fits[row.member]``; latents are chosen on the validation activations'
+    codes (the first 2048 of them)."""
     rows = []
     for member in runs.member:
         fit = fits[member]
-        scores = sparse_probing(fit.extra_codes, acts.y_val, fit.codes, acts.y_test)
-        scores |= targeted_probe_perturbation(
+        scores = sparse_probing(fit.extra_codes, acts.y_val, fit.codes, acts.y_test, classes=DIGITS, fit_on=2048)
+        scores |= tpp_with_probes(
             probes, acts.test, acts.y_test, fit.extra_codes, acts.y_val, fit.codes, fit.decoder, n_ablate
         )
         rows.append(scores)
@@ -331,7 +340,7 @@ def scored_headline(
     """:func:`headline`'s runs, those on the network's activations with sparse probing and TPP added
     (:func:`probing_scores`, probes fitted on the network's training activations)."""
     runs = headline(table, chosen, input_rms)
-    probes = activation_probes(network.train, network.y_train)
+    probes = activation_probes(network.train, network.y_train, classes=DIGITS, fit_on=4096)
     on_network = runs.dataset == "network"
     scored = probing_scores(network_fits, runs[on_network], network, probes, n_ablate)
     return pd.concat([runs[~on_network], scored], ignore_index=True)

@@ -414,7 +414,7 @@ def _member_inputs(sae: TopKSAE, x_ND: np.ndarray):
     return ops.broadcast_to(x, (len(sae.ks),) + tuple(x.shape)) * sae.member_column(sae.scale_M)
 
 
-def _stacked(sae: TopKSAE, x_ND: np.ndarray, chunk: int = 2048):
+def member_outputs(sae: TopKSAE, x_ND: np.ndarray, chunk: int = 2048):
     """(codes along unit decoder directions, reconstructions) of every member for the same samples, in chunks,
     both in the samples' original units."""
     unscale = 1.0 / sae.scale_M[:, None, None]
@@ -445,7 +445,7 @@ class _Probe(keras.callbacks.Callback):
         self.sae, self.probe, self.rows = sae, probe_ND, []
 
     def on_epoch_end(self, epoch, logs=None):
-        codes, recon = _stacked(self.sae, self.probe)
+        codes, recon = member_outputs(self.sae, self.probe)
         total = np.sum(np.square(self.probe - self.probe.mean(axis=0)))
         fve = 1.0 - np.sum(np.square(self.probe[None] - recon), axis=(1, 2)) / total
         self.rows.append({"fve": fve, "dead": np.mean(~np.any(codes != 0, axis=1), axis=-1)})
@@ -521,7 +521,7 @@ def train_members(
     optimizer = member_optimiser(members, form, learning_rate, clip_norm, epochs * steps)
     probe = _Probe(sae, probe_ND) if probe_ND is not None else None
     losses = train_epochs(sae, optimizer, seeds, len(x_train), batch_size, epochs, callbacks=[probe] if probe else None)
-    codes, reconstructions = _stacked(sae, eval_ND)
+    codes, reconstructions = member_outputs(sae, eval_ND)
     counted = None
     if count_ND is not None:  # silent on the evaluation set and the counting samples; only members with a latent
         silent = ~np.any(codes != 0, axis=1)  # silent on the evaluation set can have one (the rest count 0)
@@ -530,7 +530,7 @@ def train_members(
         if len(suspects):
             counted[suspects] = firing_counts(sae, count_ND, suspects)
         counted = np.where(silent, counted, 1)
-    extra = _stacked(sae, extra_ND)[0] if extra_ND is not None else None
+    extra = member_outputs(sae, extra_ND)[0] if extra_ND is not None else None
     measured = after(sae) if after is not None else [None] * len(members)
     decoders = sae.unit_decoders()
     wall = (time.perf_counter() - start) / len(members)
