@@ -22,7 +22,9 @@ names the chapter and the table. A chapter that ran without a declared table, co
 - ``untrained dense_relu_64``, ``dense_relu_64 on noise`` (and the same of chapter 03's other two models): chapter
   03's baselines at their initial weights and trained on noise, with its seeds (table ``nulls``);
 - ``vSAE = TopK SAE`` and ``all-zero vSAE``: chapter 06's comparisons as the same model twice and as a dead vSAE
-  that reconstructs the training mean would give them (computed in chapter 06, table ``nulls``);
+  that reconstructs the training mean would give them (computed in chapter 06, table ``nulls``); on the language
+  model (chapter 13, table ``nulls``), ``vSAE = TopK SAE``, the untrained TopK SAE and the TopK SAE trained on
+  shuffled activations in the vSAE's place;
 - ``V4 on noise`` and ``untrained V4`` for the properties of V4's activation on the pre-activations it sees
   (chapter 11, table ``nulls``), and chapter 12's own references (table ``nulls``);
 - ``on noise (same L0)``: chapter 09's SAEs trained on uniform noise, read at the L0 of the comparison, for
@@ -241,9 +243,9 @@ def _sota_references(results_dir) -> list[tuple]:
 
 
 def _chapter_references(results_dir) -> list[tuple]:
-    """The chapters that compute their own references in this form (03, 06, 11, 12: table ``nulls``)."""
+    """The chapters that compute their own references in this form (03, 06, 11, 12, 13: table ``nulls``)."""
     rows = []
-    for chapter in ("03_fair_baselines", "06_vsae", "11_ablations", "12_randomness"):
+    for chapter in ("03_fair_baselines", "06_vsae", "11_ablations", "12_randomness", "13_language_model"):
         record = _record(results_dir, chapter)
         if record is not None:
             own = table(record, "nulls")

@@ -203,6 +203,38 @@ def _chapter06(spec: dict, ks=(16, 32)) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
+STRADDLING = [0.70, 0.90, 0.85]  # against TOPK_FVE: a gap whose interval straddles 0
+
+
+def _lm_metrics(vsae_fve=STRADDLING, vsae_cosine=None, tpp=(0.0, 0.0), scr=(0.0, 0.0), ks=(64, 128)) -> pd.DataFrame:
+    """Chapter 13's per-run metrics (data set 'language model'): the TopK SAE and our KL-only vSAE over three seeds;
+    ``tpp`` and ``scr``: (TopK SAE's, vSAE's) base value, each seed adding -0.1, 0.1, 0 to the vSAE's (an interval
+    that straddles the difference of the bases)."""
+    cosine = TOPK_COS if vsae_cosine is None else vsae_cosine
+    spec = {("language model", "fve"): (TOPK_FVE, list(vsae_fve)), ("language model", "cosine"): (TOPK_COS, cosine)}
+    runs = _chapter06(spec, ks)
+    wobble = {0: -0.1, 1: 0.1, 2: 0.0}
+    for name, (topk, vsae) in (("tpp", tpp), ("scr", scr)):
+        runs[name] = [topk if m == "topk_sae" else vsae + wobble[s] for m, s in zip(runs.model, runs.seed)]
+    return runs
+
+
+def _lm_authors(ratio=0.6, ks=(64, 128)) -> pd.DataFrame:
+    """Chapter 13's table ``authors``: the authors' code path over the TopK SAE per k (interval +-0.05)."""
+    return pd.DataFrame(
+        [{"k": k, "living_ratio": ratio, "ratio_low": ratio - 0.05, "ratio_high": ratio + 0.05, "fve_gap": 0.0,
+          "gap_low": -0.01, "gap_high": 0.01, "n": 3} for k in ks]
+    )  # fmt: skip
+
+
+def _with_lm(evidence: FakeEvidence, metrics=None, authors=None) -> FakeEvidence:
+    """``evidence`` with chapter 13's metrics and table ``authors`` added (by default: the language model cannot
+    tell, so the stand-ins' verdict stands)."""
+    evidence._metrics["13_language_model"] = _lm_metrics() if metrics is None else metrics
+    evidence._tables[("13_language_model", "authors")] = _lm_authors() if authors is None else authors
+    return evidence
+
+
 class Case(NamedTuple):
     conclusion: str
     verdict: str
@@ -653,12 +685,12 @@ WORSE_FVE, WORSE_COS = [0.70, 0.71, 0.69], [0.85, 0.86, 0.84]
 BETTER_FVE = [0.90, 0.91, 0.92]
 
 
-def _underperforms(per_dataset: dict) -> FakeEvidence:
+def _underperforms(per_dataset: dict, lm=None) -> FakeEvidence:
     spec = {}
     for dataset, (fve, cosine) in per_dataset.items():
         spec[(dataset, "fve")] = (TOPK_FVE, fve)
         spec[(dataset, "cosine")] = (TOPK_COS, cosine)
-    return FakeEvidence(metrics={"06_vsae": _chapter06(spec)})
+    return _with_lm(FakeEvidence(metrics={"06_vsae": _chapter06(spec)}), lm)
 
 
 case(
@@ -679,6 +711,25 @@ case(
     lambda: _underperforms({"superposition": (WORSE_FVE, WORSE_COS), "logistic": (BETTER_FVE, WORSE_COS)}),
     "datasets-disagree",
 )
+case(
+    "vsae-underperforms",
+    "supported",
+    lambda: _underperforms({"superposition": (BETTER_FVE, WORSE_COS)}, _lm_metrics(WORSE_FVE, WORSE_COS)),
+    "the-language-model-decides",
+)
+case(
+    "vsae-underperforms",
+    "not supported",
+    lambda: _underperforms({"superposition": (WORSE_FVE, WORSE_COS)}, _lm_metrics(BETTER_FVE, WORSE_COS)),
+    "the-language-model-decides",
+)
+missing(
+    "vsae-underperforms",
+    "no-language-model",
+    lambda: FakeEvidence(
+        metrics={"06_vsae": _chapter06({("logistic", q): (TOPK_FVE, WORSE_FVE) for q in ("fve", "cosine")})}
+    ),
+)
 missing(
     "vsae-underperforms",
     "no-vsae-runs",
@@ -689,7 +740,7 @@ missing(
 # ---- vsae-living: 06_vsae metrics, living (or 1 - dead_fraction) of vsae_mean / topk_sae
 
 
-def _living(pooled=0.2, by_k=(0.2, 0.2), ours=(0.9, 0.9, 0.9), with_pooled=True) -> FakeEvidence:
+def _living(pooled=0.2, by_k=(0.2, 0.2), ours=(0.9, 0.9, 0.9), with_pooled=True, lm_ratio=None, with_lm=True):
     """Chapter 06's living_primary (the authors' code path over the TopK SAE, pooled and per k) and its metrics (our
     KL-only vSAE beside it)."""
     rows = [
@@ -702,7 +753,8 @@ def _living(pooled=0.2, by_k=(0.2, 0.2), ours=(0.9, 0.9, 0.9), with_pooled=True)
             | {"ratio_beta0": 0.3, "n": 6}
         )
     metrics = _chapter06({("superposition", "living"): ([1.0] * 3, list(ours))})
-    return FakeEvidence(metrics={"06_vsae": metrics}, tables={("06_vsae", "living_primary"): pd.DataFrame(rows)})
+    evidence = FakeEvidence(metrics={"06_vsae": metrics}, tables={("06_vsae", "living_primary"): pd.DataFrame(rows)})
+    return _with_lm(evidence, authors=None if lm_ratio is None else _lm_authors(lm_ratio)) if with_lm else evidence
 
 
 case("vsae-living", "supported", lambda: _living())
@@ -711,6 +763,11 @@ case("vsae-living", "cannot tell", lambda: _living(pooled=0.3, by_k=(0.2, 0.48))
 case("vsae-living", "cannot tell", lambda: _living(pooled=0.6, by_k=(0.6, 0.6)), "pooled-in-between")
 case("vsae-living", "cannot tell", lambda: _living(pooled=0.4, by_k=(0.18, 0.63)), "depends-on-k")
 missing("vsae-living", "no-pooled-row", lambda: _living(with_pooled=False))
+case("vsae-living", "not supported", lambda: _living(lm_ratio=0.95), "the-language-model-decides")
+case(
+    "vsae-living", "supported", lambda: _living(pooled=0.9, by_k=(0.9, 0.9), lm_ratio=0.2), "the-language-model-decides"
+)
+missing("vsae-living", "no-language-model", lambda: _living(with_lm=False))
 
 
 def test_living_quotes_our_kl_only_vsae_beside_the_authors_path():
@@ -805,12 +862,13 @@ def test_kl_cause_names_the_code_differences_that_matter_after_holm():
 # ---- vsae-independence: 06_vsae metrics, tpp of vsae_mean - topk_sae (network data set)
 
 
-def _independence(gaps=None, empty=False) -> FakeEvidence:
+def _independence(gaps=None, empty=False, lm=None, with_lm=True) -> FakeEvidence:
     """Chapter 06's tpp_by_k: the TPP gap (vSAE as run minus TopK SAE) per k with its interval (±0.05)."""
     gaps = {16: 0.1, 32: 0.1} if gaps is None else gaps
     rows = [{"k": k, "gap": g, "ci_low": g - 0.05, "ci_high": g + 0.05, "n": 3} for k, g in gaps.items()]
     frame = pd.DataFrame([] if empty else rows, columns=["k", "gap", "ci_low", "ci_high", "n"])
-    return FakeEvidence(tables={("06_vsae", "tpp_by_k"): frame})
+    evidence = FakeEvidence(tables={("06_vsae", "tpp_by_k"): frame})
+    return _with_lm(evidence, metrics=lm) if with_lm else evidence
 
 
 case("vsae-independence", "supported", lambda: _independence())
@@ -818,18 +876,31 @@ case("vsae-independence", "not supported", lambda: _independence({16: -0.1, 32: 
 case("vsae-independence", "cannot tell", lambda: _independence({16: 0.0, 32: 0.02}))
 case("vsae-independence", "cannot tell", lambda: _independence({16: 0.1, 32: -0.1}), "higher-at-one-k-lower-at-another")
 missing("vsae-independence", "no-tpp", lambda: _independence(empty=True))
+case(
+    "vsae-independence",
+    "supported",
+    lambda: _independence({16: -0.1, 32: 0.0}, lm=_lm_metrics(tpp=(0.1, 0.5), scr=(0.1, 0.5))),
+    "the-language-model-decides",
+)
+case(
+    "vsae-independence",
+    "not supported",
+    lambda: _independence(lm=_lm_metrics(tpp=(0.5, 0.1), scr=(0.1, 0.5))),
+    "the-language-model-tpp-lower",
+)
+missing("vsae-independence", "no-language-model", lambda: _independence(with_lm=False))
 
 
 # ---- vsae-cosine (FIXED): distinct measurements 'vSAE cosine gap (<data set>)'
 
 
-def _cosine(gaps, datasets=("superposition", "logistic", "network")) -> FakeEvidence:
+def _cosine(gaps, datasets=("superposition", "logistic", "network", "language model")) -> FakeEvidence:
     return FakeEvidence(distinct=_distinct({f"vSAE cosine gap ({d})": g for d, g in zip(datasets, gaps)}))
 
 
-case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([0.01, 0.02, 0.03]), "vsae-higher")
-case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([-0.01, -0.02, -0.03]), "vsae-lower")
-case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([0.01, -0.02, 0.0]), "mixed")
+case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([0.01, 0.02, 0.03, 0.01]), "vsae-higher")
+case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([-0.01, -0.02, -0.03, -0.01]), "vsae-lower")
+case("vsae-cosine", "the paper contradicts itself", lambda: _cosine([0.01, -0.02, 0.0, 0.01]), "mixed")
 missing("vsae-cosine", "no-network-gap", lambda: _cosine([0.01, 0.02], datasets=("superposition", "logistic")))
 
 
