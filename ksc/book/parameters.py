@@ -338,6 +338,7 @@ RULES: dict[str, Rule] = {
     "loss_windows": _n("held-out windows of the next-token loss with a reconstruction spliced in"),
     "check_windows": _n("held-out windows of the model check's next-token loss"),
     "n_new": _n("tokens of each greedy continuation of the model check"),
+    "pilot_epochs": _n("passes over the training tokens of the pilot that chooses beta"),
     "probe_samples": _n("speeches probed (sparse probing, TPP, SCR)", 80),
     "probe_tokens": _n("first tokens of each probed speech, mean-pooled", 1),
     "lm_latents": _n("latents of every coder on the language model (4 x its width in the paper)"),

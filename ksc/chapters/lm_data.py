@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from typing import NamedTuple
 
@@ -27,6 +28,7 @@ from ksc.data.language.tokenizer import byte_tokenizer, tokenizer_from_gguf
 
 MODELS = ("smollm2-135m", "tiny-random")
 PROMPTS = ("The capital of France is", "To be, or not to be,", "Once upon a time")
+ARCHAIC_YOU = re.compile(r"\b(thou|thee|thy|thine)\b", re.IGNORECASE)  # the label SCR removes (chapter 13)
 
 
 class LanguageModel(NamedTuple):
@@ -150,7 +152,8 @@ def token_sets(lm: LanguageModel, text: Text, site: int, sizes: dict, context: i
 
 def probe_samples(lm: LanguageModel, text: Text, site: int, n: int, tokens: int, seed: int) -> tuple:
     """(labels table, (n, tokens, d) activations): ``n`` speeches of at least ``tokens`` tokens drawn by ``seed``
-    from every play, each run alone as the beginning-of-text token and its first ``tokens`` tokens."""
+    from every play, each run alone as the beginning-of-text token and its first ``tokens`` tokens. Labels: play,
+    genre, speaker, verse, and ``thou`` (the probed tokens address someone as thou, thee, thy or thine)."""
     speeches = text.speeches
     ids = [lm.tokenizer.encode(t) for t in speeches.text]
     long_enough = np.flatnonzero([len(i) >= tokens for i in ids])
@@ -160,6 +163,8 @@ def probe_samples(lm: LanguageModel, text: Text, site: int, n: int, tokens: int,
     windows = np.asarray([[lm.bos] + ids[i][:tokens] for i in chosen], np.int32)
     activations = lm.model.residual(windows, site)[:, 1:]
     labels = speeches.iloc[chosen][["play", "genre", "speaker", "verse"]].reset_index(drop=True)
+    probed = [lm.tokenizer.decode(ids[i][:tokens]) for i in chosen]
+    labels["thou"] = [bool(ARCHAIC_YOU.search(text)) for text in probed]  # in the probed tokens themselves
     return labels, activations
 
 

@@ -30,7 +30,7 @@ from ksc.measures import saebench
 from ksc.saes.auxk import HALF_INPUT_WIDTH
 from ksc.saes.chaos_coder import ChaosCoder
 from ksc.saes.living import ever_fire
-from ksc.saes.topk_vsae import member_outputs, train_members
+from ksc.saes.topk_vsae import train_members
 
 VSAE_ARMS = ("vsae", "vsae_mean", "vsae_authors")
 ARMS = ("topk_sae",) + VSAE_ARMS + ("v4_coder",)
@@ -72,14 +72,18 @@ def _reconstructor(sae, m: int):
     return replace
 
 
-def _pooled_codes(sae, probe_x: np.ndarray, samples: int = 48) -> np.ndarray:
-    """(members, n, latents) codes along unit decoder directions, mean-pooled over each sample's tokens."""
+def _pooled_codes(sae, probe_x: np.ndarray, samples: int = 64) -> np.ndarray:
+    """(members, n, latents) codes along unit decoder directions, in the activations' units, mean-pooled over each
+    sample's tokens (codes only: no reconstruction is computed)."""
     n, t, d = probe_x.shape
+    members = np.arange(len(sae.ks))
+    unscale = (1.0 / sae.scale_M)[:, None, None]
     parts = []
     for start in range(0, n, samples):
         block = probe_x[start : start + samples]
-        codes, _ = member_outputs(sae, block.reshape(-1, d))
-        parts.append(codes.reshape(codes.shape[0], len(block), t, -1).mean(axis=2))
+        z = sae._top_k(sae.member_latents(block.reshape(-1, d), members), sae.ks, sae.by_abs_M)
+        codes = ops.convert_to_numpy(sae.unit_codes(z)) * unscale
+        parts.append(codes.reshape(len(members), len(block), t, -1).mean(axis=2))
     return np.concatenate(parts, axis=1)
 
 
@@ -157,12 +161,13 @@ def settings_from(p: dict) -> tuple[dict, dict]:
 
 
 def choose_betas(pilot: pd.DataFrame) -> pd.DataFrame:
-    """Chapter 06's rule on the pilot: per vSAE arm and k, the largest beta whose validation FVE is at least the
-    TopK SAE's minus FVE_MARGIN; where none is, the smallest (``meets_margin`` False)."""
+    """Chapter 06's rule on the pilot: per vSAE arm (our KL-only vSAE, the authors' code path) and k, the largest
+    beta whose validation FVE is at least the TopK SAE's minus FVE_MARGIN; where none is, the smallest
+    (``meets_margin`` False)."""
     rows = []
     for k, group in pilot.groupby("k"):
         topk = float(group[group.model == "topk_sae"].fve.mean())
-        for arm in VSAE_ARMS:
+        for arm in ("vsae_mean", "vsae_authors"):
             fve = group[group.model == arm].groupby("beta").fve.mean()
             if fve.empty:
                 continue
@@ -174,15 +179,18 @@ def choose_betas(pilot: pd.DataFrame) -> pd.DataFrame:
 
 
 def pilot(sets, ks, seed: int, p: dict, report=print) -> pd.DataFrame:
-    """The first seed of the TopK SAE and of every vSAE arm at every beta, measured on the validation tokens."""
+    """The first seed of the TopK SAE, our KL-only vSAE and the authors' code path at every beta, trained for
+    ``pilot_epochs`` and measured on the validation tokens. The vSAE with sampling takes the KL-only vSAE's beta
+    (as chapter 06's factorial compares them), so the pilot does not train it."""
     ours, authors = settings_from(p)
     alpha, rows = p["auxk_alpha"], []
     plain = [_member("topk_sae", k, seed, 0.0, alpha) for k in ks]
-    plain += [_member(arm, k, seed, b, alpha) for arm in ("vsae", "vsae_mean") for b in p["betas"] for k in ks]
+    plain += [_member("vsae_mean", k, seed, b, alpha) for b in p["betas"] for k in ks]
     theirs = [_member("vsae_authors", k, seed, b, alpha) for b in p["betas"] for k in ks]
     for name, members, extra in (("pilot (our form)", plain, {}), ("pilot (authors' form)", theirs, authors)):
         started = time.perf_counter()
-        fits = train_members(sets.train, sets.val, members, p["lm_latents"], **{**ours, **extra})
+        settings = {**ours, **extra, "epochs": p["pilot_epochs"]}
+        fits = train_members(sets.train, sets.val, members, p["lm_latents"], **settings)
         report(f"{name:34s} {len(members):3d} members, one computation: {time.perf_counter() - started:6.1f} s")
         rows += [{**f.metrics, "model": m["model"], "beta": m["beta"]} for f, m in zip(fits, members)]
     return pd.DataFrame(rows)
@@ -194,8 +202,12 @@ def train_arms(sets, chosen: pd.DataFrame, ks, seeds, p: dict, measures: Measure
     alpha, beta = p["auxk_alpha"], chosen.set_index(["model", "k"]).beta
     trained = {"rows": [], "history": [], "measured": [], "seconds": {}}
     args = (p["lm_latents"], ours, measures, trained, report)
-    plain = [_member(a, k, s, beta.get((a, k), 0.0), alpha) for a in ("topk_sae", "vsae", "vsae_mean")
-             for k in ks for s in seeds]  # fmt: skip
+    own = {
+        "topk_sae": lambda k: 0.0,
+        "vsae": lambda k: beta[("vsae_mean", k)],
+        "vsae_mean": lambda k: beta[("vsae_mean", k)],
+    }
+    plain = [_member(a, k, s, own[a](k), alpha) for a in own for k in ks for s in seeds]
     _train("TopK SAE and our vSAEs", sets.train, sets.test, plain, *args)
     theirs = [_member("vsae_authors", k, s, beta[("vsae_authors", k)], alpha) for k in ks for s in seeds]
     _train("the authors' code path", sets.train, sets.test, theirs, *args, **authors)
@@ -234,13 +246,14 @@ def spliced_references(lm, windows: np.ndarray, site: int) -> dict:
 
 
 def probing(trained: Trained, labels: pd.DataFrame, probe_x: np.ndarray, n_ablate: int, seed: int) -> pd.DataFrame:
-    """Sparse probing (genre, verse), TPP (genre) and SCR (tragedy against comedy, with verse as the spurious label)
-    per member, on the probing samples split in half (latents chosen and probes fitted on the first half)."""
+    """Sparse probing (genre, verse) and TPP (genre) per member, on the probing samples split in half (latents chosen
+    and probes fitted on the first half); SCR with verse against prose as the target and the archaic second person
+    (thou, thee, thy, thine) as the spurious label, on its own split of all samples."""
     X = probe_x.mean(axis=1)
     half = np.random.default_rng([seed, 29]).permutation(len(X)) < len(X) // 2
     genre, verse = labels.genre.to_numpy(), labels.verse.to_numpy().astype(bool)
+    thou = labels.thou.to_numpy().astype(bool)
     probes = saebench.activation_probes(X[half], genre[half])
-    two = np.isin(genre, ["comedy", "tragedy"])
     rows = []
     for measured in trained.measured:
         Z, D = measured["pooled"], measured["decoder"]
@@ -249,8 +262,7 @@ def probing(trained: Trained, labels: pd.DataFrame, probe_x: np.ndarray, n_ablat
             scores = saebench.sparse_probing(Z[half], y[half], Z[~half], y[~half])
             row |= {f"{key}_{name}": value for key, value in scores.items()}
         row |= saebench.tpp_with_probes(probes, X[~half], genre[~half], Z[half], genre[half], Z[~half], D, n_ablate)
-        scr = saebench.spurious_correlation_removal(X[two], Z[two], D, genre[two] == "tragedy", verse[two], n_ablate,
-                                                    seed=seed)  # fmt: skip
+        scr = saebench.spurious_correlation_removal(X, Z, D, verse, thou, n_ablate, seed=seed)
         rows.append(row | scr)
     return pd.concat([trained.table.reset_index(drop=True), pd.DataFrame(rows)], axis=1)
 

@@ -233,9 +233,9 @@ def _independence(ev: Evidence) -> Judgement:
     lm_verdict, lm_text = _independence_on_language_model(ev)
     stand_verdict = vd.independence_verdict(tpp)
     why = (
-        f"the language model (chapter 13, which decides where it decides; genres as TPP's classes, tragedy against "
-        f"comedy with verse as SCR's spurious label): {lm_text} ({lm_verdict}); the stand-in (a trained digits "
-        "network's activations, TPP only): "
+        f"the language model (chapter 13, which decides where it decides; genres as TPP's classes, verse against "
+        f"prose with the archaic second person as SCR's spurious label): {lm_text} ({lm_verdict}); the stand-in (a "
+        "trained digits network's activations, TPP only): "
         + "; ".join(f"k = {int(r.k)}: {r.gap:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]" for r in tpp.itertuples())
         + f" ({stand_verdict}); our KL-only vSAE minus the TopK SAE, 95 % intervals over seeds, per k"
     )
