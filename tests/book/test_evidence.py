@@ -48,6 +48,8 @@ def test_the_tiny_book_judges_with_every_declared_table_present(smoke_book, tmp_
         ("10_training_controls", "probes"),
         ("11_ablations", "properties"),
         ("12_randomness", "streams"),
+        ("13_language_model", "authors"),
+        ("13_language_model", "nulls"),
     ],
 )
 def test_removing_a_table_the_ledger_reads_stops_it_naming_the_table(smoke_book, tmp_path, chapter, table):

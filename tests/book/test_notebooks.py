@@ -38,6 +38,7 @@ def test_there_are_chapters():
         "10_training_controls",
         "11_ablations",
         "12_randomness",
+        "13_language_model",
         "90_ledger",
     } <= set(STEMS)
 
