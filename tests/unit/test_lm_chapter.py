@@ -38,10 +38,12 @@ def test_a_window_starts_with_the_beginning_token_and_holds_one_play(tiny):
 def test_beta_is_the_largest_within_the_margin_of_the_topk_sae():
     rows = [{"model": "topk_sae", "k": 8, "beta": 0.0, "fve": 0.80}]
     rows += [{"model": "vsae_mean", "k": 8, "beta": b, "fve": f} for b, f in ((0.1, 0.79), (1.0, 0.76), (10.0, 0.5))]
-    rows += [{"model": "vsae", "k": 8, "beta": b, "fve": f} for b, f in ((0.1, 0.6), (1.0, 0.5))]
+    rows += [{"model": "vsae_authors", "k": 8, "beta": b, "fve": f} for b, f in ((0.1, 0.6), (1.0, 0.5))]
+    rows += [{"model": "vsae", "k": 8, "beta": 1.0, "fve": 0.79}]  # the sampling vSAE takes the KL-only one's beta
     chosen = lm_saes.choose_betas(pd.DataFrame(rows)).set_index("model")
     assert chosen.loc["vsae_mean", "beta"] == 1.0 and chosen.loc["vsae_mean", "meets_margin"]
-    assert chosen.loc["vsae", "beta"] == 0.1 and not chosen.loc["vsae", "meets_margin"]
+    assert chosen.loc["vsae_authors", "beta"] == 0.1 and not chosen.loc["vsae_authors", "meets_margin"]
+    assert "vsae" not in chosen.index
 
 
 def test_shuffled_activations_keep_each_dimension_and_lose_the_joint_structure():
