@@ -113,8 +113,10 @@ def test_a_chapter_runs_on_a_fresh_colab_runtime_after_its_first_cell(colab, tmp
         for line in _run(str(python), "-c", code, cwd=tmp_path).stdout.split("\n")
         if line
     }
-    # no backend, no book machinery; sp80022suite is NIST's C code for chapter 12
-    assert core == {"keras", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "pyyaml", "sp80022suite"}
+    # no backend, no book machinery; sp80022suite is NIST's C code for chapter 12, gguf and tokenizers read chapter 13's
+    # language model and its tokenizer
+    science = {"keras", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "pyyaml", "sp80022suite"}
+    assert core == science | {"gguf", "tokenizers"}
     first = nbformat.read(executed, as_version=4).cells[1]
     assert first.get("id") == cells.SETUP_ID
     assert "backend" in "".join(o.get("text", "") for o in first.outputs)
