@@ -25,6 +25,7 @@ def convergence_figure(curves: pd.DataFrame):
             line = curves[(curves.model == model) & (curves.k == k)].sort_values("epoch")
             ax.plot(line.epoch, line.val_fve, marker="o", color="black", alpha=0.3 + 0.7 * (ks.index(k) + 1) / len(ks),
                     label=f"k = {k}")  # fmt: skip
+        ax.set_xticks(sorted(curves.epoch.unique()))
         ax.set_title(TITLES[model], fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
         ax.tick_params(labelsize=8)
