@@ -10,7 +10,7 @@ Five arms, each k and seed one member of one computation per form (:func:`ksc.sa
 - ``v4_coder``: V4's latent block as a sparse coder (:mod:`ksc.saes.chaos_coder`), the draft's Section 7.3 on
   this data.
 
-beta is chosen by chapter 06's rule (:data:`ksc.chapters.vsae.FVE_MARGIN`) on a pilot: the first seed of every
+beta is chosen by chapter 06's rule (:func:`ksc.chapters.vsae.selected_betas`) on a pilot: the first seed of every
 vSAE arm at every beta of the grid, on the validation tokens (held-out plays); every seed is then trained at the
 chosen beta and measured on the test tokens. Two null references: the TopK SAE untrained (learning rate 0) and the
 TopK SAE trained on shuffled activations (each dimension permuted across tokens on its own).
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
-from ksc.chapters.vsae import FVE_MARGIN
+from ksc.chapters.vsae import selected_betas
 from ksc.measures import saebench
 from ksc.saes.auxk import HALF_INPUT_WIDTH
 from ksc.saes.chaos_coder import ChaosCoder
@@ -161,21 +161,13 @@ def settings_from(p: dict) -> tuple[dict, dict]:
 
 
 def choose_betas(pilot: pd.DataFrame) -> pd.DataFrame:
-    """Chapter 06's rule on the pilot: per vSAE arm (our KL-only vSAE, the authors' code path) and k, the largest
-    beta whose validation FVE is at least the TopK SAE's minus FVE_MARGIN; where none is, the smallest
-    (``meets_margin`` False)."""
-    rows = []
-    for k, group in pilot.groupby("k"):
-        topk = float(group[group.model == "topk_sae"].fve.mean())
-        for arm in ("vsae_mean", "vsae_authors"):
-            fve = group[group.model == arm].groupby("beta").fve.mean()
-            if fve.empty:
-                continue
-            good = fve[fve >= topk - FVE_MARGIN]
-            beta = float(good.index.max()) if len(good) else float(fve.index.min())
-            rows.append({"model": arm, "k": int(k), "beta": beta, "meets_margin": bool(len(good)),
-                         "topk_val_fve": topk, "val_fve": float(fve[beta])})  # fmt: skip
-    return pd.DataFrame(rows)
+    """Chapter 06's rule (:func:`ksc.chapters.vsae.selected_betas`) on the pilot: per vSAE arm (our KL-only vSAE,
+    the authors' code path) and k, the largest beta whose validation FVE is at least the TopK SAE's minus its
+    margin; where none is, the smallest (``meets_margin`` False)."""
+    table = pilot.assign(dataset="language model", auxk=True, rms=1.0, val_fve=pilot.fve)  # one data set, one scale
+    chosen = selected_betas(table, 1.0, variants=("vsae_mean", "vsae_authors"))
+    chosen = chosen.rename(columns={"variant": "model", "variant_val_fve": "val_fve"})
+    return chosen[["model", "k", "beta", "meets_margin", "topk_val_fve", "val_fve"]]
 
 
 def pilot(sets, ks, seed: int, p: dict, report=print) -> pd.DataFrame:

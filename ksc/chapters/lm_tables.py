@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ksc.chapters.lm_saes import NULLS
 from ksc.chapters.vsae import mean_interval
 
 DATASET = "language model"  # the registry's name of this data set (rows vsae-lm-*)
@@ -98,10 +99,10 @@ def null_references(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def convergence(history: pd.DataFrame) -> pd.DataFrame:
-    """Per arm and k: the validation FVE after each epoch (median over seeds) and its change over the last epoch."""
+    """Per arm and k (not the null references): the validation FVE after each epoch, median over seeds."""
     if "probe_fve" not in history:
         return pd.DataFrame(columns=["model", "k", "epoch", "val_fve"])
-    kept = history[history.probe_fve.notna()]
+    kept = history[history.probe_fve.notna() & ~history.model.isin(NULLS)]  # the nulls have no training to follow
     return kept.groupby(["model", "k", "epoch"], sort=False).probe_fve.median().rename("val_fve").reset_index()
 
 
@@ -113,3 +114,14 @@ def last_change(curves: pd.DataFrame) -> pd.DataFrame:
         rows.append({"model": model, "k": int(k), "val_fve": fve[-1], "last_change": fve[-1] - fve[-2]
                      if len(fve) > 1 else float("nan")})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+PROBING = ("sparse_probe_1_genre", "sparse_probe_5_genre", "sparse_probe_1_verse", "tpp", "scr")
+
+
+def probing_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per arm (and null) and k: the probing scores, mean over seeds; SCR over the seeds where it is defined, and
+    "undefined" where it is on none (the biased probe did not lean on the spurious label)."""
+    table = runs.groupby(["model", "k"], sort=False)[list(PROBING)].mean()
+    table["scr"] = table.scr.astype(object).where(table.scr.notna(), "undefined")
+    return table

@@ -97,7 +97,7 @@ def per_member_table(fits: list, dataset: str, input_rms: float) -> pd.DataFrame
     return table
 
 
-def selected_betas(table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
+def selected_betas(table: pd.DataFrame, input_rms: float, variants=("vsae", "vsae_mean")) -> pd.DataFrame:
     """Per data set, k, AuxK setting and vSAE (with sampling: ``vsae``; KL only: ``vsae_mean``): the largest
     beta whose mean validation FVE is at least the TopK SAE's minus ``FVE_MARGIN``; where none is, the
     smallest beta (``meets_margin`` False)."""
@@ -105,7 +105,7 @@ def selected_betas(table: pd.DataFrame, input_rms: float) -> pd.DataFrame:
     main = table[table.rms == input_rms]
     for (dataset, k, auxk), group in main.groupby(["dataset", "k", "auxk"], sort=False):
         topk = group[group.model == "topk_sae"].val_fve.mean()
-        for variant in ("vsae", "vsae_mean"):
+        for variant in variants:
             fve = group[group.model == variant].groupby("beta").val_fve.mean()
             if fve.empty or not np.isfinite(topk):
                 continue

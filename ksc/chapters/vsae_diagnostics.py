@@ -372,12 +372,17 @@ def living_verdict(primary: pd.DataFrame) -> tuple[str, float, pd.DataFrame]:
     per k."""
     is_pooled = primary.k.astype(str) == "pooled"
     by_k, pooled = primary[~is_pooled], float(primary[is_pooled].ratio.iloc[0])
-    low_enough = by_k.ci_high <= LIVING_SUPPORTED
+    return living_by_k(by_k.ci_low, by_k.ci_high), pooled, by_k
+
+
+def living_by_k(ci_low, ci_high) -> str:
+    """``vsae-living``'s thresholds on the living ratio's 95 % intervals, one per k (chapters 06 and 13)."""
+    low_enough = pd.Series(ci_high).to_numpy() <= LIVING_SUPPORTED
     if low_enough.all():
-        return "supported", pooled, by_k
-    if (by_k.ci_low >= LIVING_NOT_SUPPORTED).any() and not low_enough.any():
-        return "not supported", pooled, by_k
-    return "cannot tell", pooled, by_k
+        return "supported"
+    if (pd.Series(ci_low).to_numpy() >= LIVING_NOT_SUPPORTED).any() and not low_enough.any():
+        return "not supported"
+    return "cannot tell"
 
 
 def kl_cause_verdict(share: pd.DataFrame, effects_at_chosen: pd.DataFrame) -> tuple[str, pd.DataFrame, pd.DataFrame]:

@@ -138,13 +138,7 @@ def _living_on_language_model(ev: Evidence) -> tuple[str, str]:
     authors = ev.table(LM, "authors")
     if authors.empty:
         raise Missing("chapter 13 compared no authors' code path with the TopK SAE")
-    low_enough = authors.ratio_high <= vd.LIVING_SUPPORTED
-    if low_enough.all():
-        verdict = "supported"
-    elif (authors.ratio_low >= vd.LIVING_NOT_SUPPORTED).any() and not low_enough.any():
-        verdict = "not supported"
-    else:
-        verdict = "cannot tell"
+    verdict = vd.living_by_k(authors.ratio_low, authors.ratio_high)
     text = "living latents of the authors' code path over the TopK SAE's, paired by seed, per k: " + ", ".join(
         f"k = {int(r.k)} {r.living_ratio:.2f} [{r.ratio_low:.2f}, {r.ratio_high:.2f}]" for r in authors.itertuples()
     )
